@@ -1,0 +1,54 @@
+# deidlake: the two commands of the README, and the install steps they share.
+#   make demo   install what is missing, then run the whole job on the sample corpus
+#   make test   install the same plus the dev tools, then run the test suite
+# Every step is idempotent: a stamp under .install/ records what is done, keyed on the files it reads.
+
+SHELL      := /bin/bash
+PYTHON     ?= python3
+VENV       := .venv
+PY         := $(VENV)/bin/python
+STAMPS     := .install
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages the product needs at run time (OCR, DICOM validation, fonts for the corpus generator).
+APT_RUNTIME := tesseract-ocr tesseract-ocr-eng dicom3tools fonts-dejavu-core fonts-liberation2
+DEMO_INPUT  ?= tests/data/corpus
+DEMO_OUTPUT ?= out/demo
+
+export SPARK_LOCAL_IP ?= 127.0.0.1
+
+.PHONY: demo test install install-dev system jars clean-data
+
+demo: install
+	$(VENV)/bin/deidlake demo --input $(DEMO_INPUT) --output $(DEMO_OUTPUT)
+
+test: install-dev
+	$(PY) -m pytest
+
+install: system $(STAMPS)/venv jars
+install-dev: install $(STAMPS)/dev
+
+system: $(STAMPS)/system
+$(STAMPS)/system: Makefile
+	@mkdir -p $(STAMPS)
+	@missing=""; for p in $(APT_RUNTIME); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$missing"; \
+	  $(SUDO) apt-get install -y -q $$missing || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; }; \
+	else echo "apt: runtime packages present"; fi
+	@touch $@
+
+$(STAMPS)/venv: pyproject.toml .ci/constraints.txt
+	@mkdir -p $(STAMPS)
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -c .ci/constraints.txt -e .
+	@touch $@
+
+$(STAMPS)/dev: $(STAMPS)/venv pyproject.toml .ci/constraints.txt
+	$(PY) -m pip install -q -c .ci/constraints.txt -e '.[dev]'
+	@touch $@
+
+jars:
+	@./warehouse/jvm/fetch_jars.sh
+
+clean-data:
+	rm -rf warehouse/data out

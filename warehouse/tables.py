@@ -1,0 +1,45 @@
+"""The table registry: every Delta table by dotted name, with its zone, schema and merge keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql.types import StructType
+
+from warehouse import schemas
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    zone: str
+    name: str
+    schema: StructType
+    keys: tuple[str, ...]                 # a re-run MERGEs on these: no duplicates
+    identified: bool                      # holds PHI in clear: bronze only
+    partition_by: tuple[str, ...] = ()
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.zone}.{self.name}"
+
+    def __post_init__(self) -> None:
+        if self.identified and self.zone != "bronze":
+            raise ValueError(f"{self.qualified_name}: identified data may only live in bronze")
+
+
+LANDING_FILES = TableSpec("bronze", "landing_files", schemas.LANDING_FILES,
+                          ("batch_id", "relative_path"), identified=True)
+DICOM_FILES = TableSpec("bronze", "dicom_files", schemas.DICOM_FILES, ("sha256",), identified=True)
+DICOM_ELEMENTS = TableSpec("bronze", "dicom_elements", schemas.DICOM_ELEMENTS,
+                           ("sha256", "element_path"), identified=True, partition_by=("batch_id",))
+DICOM_COMPLEXITY = TableSpec("metrics", "dicom_complexity", schemas.DICOM_COMPLEXITY,
+                             ("sha256",), identified=False)
+QUARANTINE = TableSpec("silver", "quarantine", schemas.QUARANTINE,
+                       ("sha256", "stage", "reason"), identified=False)
+STAGE_RUNS = TableSpec("metrics", "stage_runs", schemas.STAGE_RUNS,
+                       ("run_id", "batch_id", "stage"), identified=False)
+
+TABLES: dict[str, TableSpec] = {
+    spec.qualified_name: spec
+    for spec in (LANDING_FILES, DICOM_FILES, DICOM_ELEMENTS, DICOM_COMPLEXITY, QUARANTINE, STAGE_RUNS)
+}

@@ -1,0 +1,264 @@
+"""Tesseract on candidate text regions only, batched, with a per-file cache of repeated overlays.
+
+Why batched: every pytesseract call starts a Tesseract process and loads its model (about 0.2 s on this
+machine), more than recognising a line costs. So the line crops of a frame (or of many frames) are
+upscaled to one text height, turned dark-on-light, and stacked with white gaps in one page per call,
+read as a uniform block (`--psm 6`, the default). Words are mapped back to the crop they fall in, then to
+frame coordinates. Single-line modes (`--psm 7`) are supported but cost one call per crop: crops laid side
+by side in one line read badly, because Tesseract normalises a line's size and baseline as a whole.
+
+Why cached: cine loops repeat the same overlay on every frame. A crop is keyed by a hash of its
+binarised pixels (robust to JPEG noise) and the OCR settings; a repeated crop is recognised once.
+
+OCR text is identified data: it lives only in the returned `TextLine`s (memory). `text_hashes` gives the
+keyed hashes that may leave the identified zone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+import pytesseract
+
+from transforms.keyring import Keyring
+from transforms.pixels.prepare import dark_text_on_light, upscale_for_ocr
+from transforms.text_types import Box, OcrWord, TextLine
+
+SINGLE_LINE_PSMS = frozenset({7, 8, 13})    # single line / word / raw line: one call per crop
+MAX_MOSAIC_HEIGHT = 12000                    # keeps one call's page modest
+OCR_TEXT_PURPOSE = "ocr_text"
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    """How a pass prepares and segments crops; the leakage gate runs a pass with other values."""
+
+    psm: int = 6                      # a uniform block: each stacked crop is read as its own line(s)
+    oem: int = 1                      # LSTM engine
+    lang: str = "eng"
+    target_height: int = 36           # text height after upscaling, in pixels
+    max_upscale: float = 4.0
+    margin_ratio: float = 0.3         # white-ish context around a line, in line heights
+    binarize: bool = False            # Otsu-binarise crops before OCR (an alternative preparation)
+    retry_inverted_below: float = 0   # crops read with mean confidence under this (or read as nothing)
+                                      # are read again inverted: the polarity guess was wrong
+    timeout_s: float = 60.0
+
+    @property
+    def config(self) -> str:
+        return f"--oem {self.oem} --psm {self.psm}"
+
+
+@dataclass(frozen=True)
+class _RelativeWord:
+    text: str
+    confidence: float
+    left: float                # in frame pixels, relative to the crop's origin
+    top: float
+    width: float
+    height: float
+    word_index: int
+
+
+@dataclass
+class OcrCache:
+    """Per-file cache: crop hash -> words; counts show how much repetition was saved."""
+
+    entries: dict[str, tuple[_RelativeWord, ...]] = field(default_factory=dict)
+    hits: int = 0
+    misses: int = 0
+    tesseract_calls: int = 0
+
+
+@dataclass(frozen=True)
+class _Crop:
+    region: Box               # the detected line, frame coordinates
+    origin: tuple[int, int]   # (left, top) of the crop in the frame
+    image: np.ndarray         # prepared: upscaled, dark text on light
+    factor: float             # upscaling factor
+    key: str
+
+
+def ocr_regions(grey: np.ndarray, regions: Sequence[Box], settings: OcrSettings = OcrSettings(),
+                cache: OcrCache | None = None) -> list[TextLine]:
+    """Read the text of each region of an 8-bit grey view; one `TextLine` per region, same order."""
+    return ocr_frames([(grey, regions)], settings, cache)[0]
+
+
+def ocr_frames(frames: Sequence[tuple[np.ndarray, Sequence[Box]]], settings: OcrSettings = OcrSettings(),
+               cache: OcrCache | None = None) -> list[list[TextLine]]:
+    """`ocr_regions` for several frames (grey view, regions) in as few Tesseract calls as possible:
+    a frame task should pass all its frames at once."""
+    cache = cache if cache is not None else OcrCache()
+    crops = [[_make_crop(grey, region, settings) for region in regions] for grey, regions in frames]
+    todo = _unique_uncached([crop for frame in crops for crop in frame], cache)
+    if todo:
+        for crop, words in zip(todo, _recognise(todo, settings, cache)):
+            cache.entries[crop.key] = words
+    return [[_to_text_line(crop, cache.entries[crop.key], index) for index, crop in enumerate(frame)]
+            for frame in crops]
+
+
+def full_frame_ocr(grey: np.ndarray, psm: int = 3, lang: str = "eng") -> list[TextLine]:
+    """Baseline: Tesseract over the whole frame (what the benchmark compares against)."""
+    data = pytesseract.image_to_data(dark_text_on_light(grey), lang=lang, config=f"--oem 1 --psm {psm}",
+                                     output_type=pytesseract.Output.DICT)
+    lines: dict[tuple[int, int, int], list[OcrWord]] = {}
+    for k, text in enumerate(data["text"]):
+        if not text.strip() or float(data["conf"][k]) < 0:
+            continue
+        key = (data["block_num"][k], data["par_num"][k], data["line_num"][k])
+        box = Box(int(data["left"][k]), int(data["top"][k]), int(data["width"][k]), int(data["height"][k]))
+        words = lines.setdefault(key, [])
+        words.append(OcrWord(text.strip(), float(data["conf"][k]), box, len(lines) - 1, len(words)))
+    result = []
+    for words in lines.values():
+        region = words[0].box
+        for word in words[1:]:
+            region = region.union(word.box)
+        result.append(TextLine(region, tuple(words)))
+    return result
+
+
+def text_hashes(lines: Iterable[TextLine], keyring: Keyring) -> list[str]:
+    """Keyed hashes of each line's text: what silver may store instead of the text."""
+    return [keyring.hexdigest(OCR_TEXT_PURPOSE, line.text) for line in lines]
+
+
+def _make_crop(grey: np.ndarray, region: Box, settings: OcrSettings) -> _Crop:
+    margin = max(2, round(settings.margin_ratio * region.height))
+    outer = region.padded(margin, grey.shape[0], grey.shape[1])
+    raw = grey[outer.top:outer.bottom, outer.left:outer.right]
+    light = dark_text_on_light(raw)
+    if settings.binarize:
+        import cv2
+
+        _, light = cv2.threshold(light, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    image, factor = upscale_for_ocr(light, region.height, settings.target_height, settings.max_upscale)
+    return _Crop(region, (outer.left, outer.top), np.ascontiguousarray(image), factor,
+                 _crop_key(light, settings))
+
+
+def _crop_key(light: np.ndarray, settings: OcrSettings) -> str:
+    """Binarised pixels, so JPEG noise between cine frames does not defeat the cache."""
+    binary = np.packbits(light >= 128)
+    digest = hashlib.sha256(repr((light.shape, settings)).encode())
+    digest.update(binary.tobytes())
+    return digest.hexdigest()
+
+
+def _unique_uncached(crops: list[_Crop], cache: OcrCache) -> list[_Crop]:
+    todo: dict[str, _Crop] = {}
+    for crop in crops:
+        if crop.key in cache.entries or crop.key in todo:
+            cache.hits += 1
+        else:
+            cache.misses += 1
+            todo[crop.key] = crop
+    return list(todo.values())
+
+
+def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache) -> list[tuple[_RelativeWord, ...]]:
+    """Words of each crop; crops read poorly are read again with the opposite polarity."""
+    results = _recognise_batch([c.image for c in crops], crops, settings, cache)
+    retry = [k for k, words in enumerate(results) if _mean_confidence(words) < settings.retry_inverted_below]
+    if retry:
+        inverted = _recognise_batch([255 - crops[k].image for k in retry], [crops[k] for k in retry],
+                                    settings, cache)
+        for k, words in zip(retry, inverted):
+            if _mean_confidence(words) > _mean_confidence(results[k]):
+                results[k] = words
+    return results
+
+
+def _mean_confidence(words: tuple[_RelativeWord, ...]) -> float:
+    return float(np.mean([w.confidence for w in words])) if words else -1.0
+
+
+def _recognise_batch(images: list[np.ndarray], crops: list[_Crop], settings: OcrSettings,
+                     cache: OcrCache) -> list[tuple[_RelativeWord, ...]]:
+    results: list[tuple[_RelativeWord, ...]] = [() for _ in images]
+    for batch in _batches(images, settings):
+        mosaic, slots = _mosaic([images[k] for k in batch], settings)
+        cache.tesseract_calls += 1
+        data = pytesseract.image_to_data(mosaic, lang=settings.lang, config=settings.config,
+                                         output_type=pytesseract.Output.DICT, timeout=settings.timeout_s)
+        per_slot = _words_per_slot(data, slots, settings)
+        for position, k in enumerate(batch):
+            results[k] = tuple(_relative(word, slots[position], crops[k].factor, index)
+                               for index, word in enumerate(per_slot[position]))
+    return results
+
+
+def _batches(images: list[np.ndarray], settings: OcrSettings) -> list[list[int]]:
+    """Groups of crops whose mosaic stays under the size limit; single-line modes read each crop alone
+    (Tesseract normalises a line as a whole, so unrelated crops side by side read badly)."""
+    if settings.psm in SINGLE_LINE_PSMS:
+        return [[k] for k in range(len(images))]
+    batches: list[list[int]] = [[]]
+    extent = 0
+    for k, image in enumerate(images):
+        size = image.shape[0]
+        if batches[-1] and extent + size > MAX_MOSAIC_HEIGHT:
+            batches.append([])
+            extent = 0
+        batches[-1].append(k)
+        extent += size + _gap(settings)
+    return [b for b in batches if b]
+
+
+def _gap(settings: OcrSettings) -> int:
+    return 2 * settings.target_height
+
+
+def _mosaic(images: list[np.ndarray], settings: OcrSettings) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """One white page holding every crop; slots are (left, top, width, height) of each crop."""
+    gap = _gap(settings)
+    height = sum(i.shape[0] for i in images) + gap * (len(images) + 1)
+    width = max(i.shape[1] for i in images) + 2 * gap
+    page = np.full((height, width), 255, dtype=np.uint8)
+    slots = []
+    cursor = gap
+    for image in images:
+        h, w = image.shape
+        page[cursor:cursor + h, gap:gap + w] = image
+        slots.append((gap, cursor, w, h))
+        cursor += h + gap
+    return page, slots
+
+
+def _words_per_slot(data: dict, slots: list[tuple[int, int, int, int]],
+                    settings: OcrSettings) -> list[list[tuple[str, float, int, int, int, int]]]:
+    per_slot: list[list[tuple[str, float, int, int, int, int]]] = [[] for _ in slots]
+    for k, text in enumerate(data["text"]):
+        text = text.strip()
+        confidence = float(data["conf"][k])
+        if not text or confidence < 0:
+            continue
+        left, top, width, height = (int(data[key][k]) for key in ("left", "top", "width", "height"))
+        centre = top + height / 2
+        for position, (sl, st, sw, sh) in enumerate(slots):
+            if st <= centre < st + sh:
+                per_slot[position].append((text, confidence, left - sl, top - st, width, height))
+                break
+    return per_slot
+
+
+def _relative(word: tuple[str, float, int, int, int, int], slot: tuple[int, int, int, int],
+              factor: float, index: int) -> _RelativeWord:
+    text, confidence, left, top, width, height = word
+    return _RelativeWord(text, confidence, left / factor, top / factor, width / factor, height / factor, index)
+
+
+def _to_text_line(crop: _Crop, words: tuple[_RelativeWord, ...], line_index: int) -> TextLine:
+    ox, oy = crop.origin
+    placed = []
+    for word in words:
+        left, top = int(np.floor(ox + word.left)), int(np.floor(oy + word.top))
+        right, bottom = int(np.ceil(ox + word.left + word.width)), int(np.ceil(oy + word.top + word.height))
+        placed.append(OcrWord(word.text, word.confidence, Box(left, top, right - left, bottom - top),
+                              line_index, word.word_index))
+    return TextLine(crop.region, tuple(placed))

@@ -29,6 +29,7 @@ class DetectorSettings:
     max_gap_ratio: float = 1.3       # horizontal gap between glyphs of one line, in glyph heights
     min_glyphs: int = 2              # a line needs this many glyphs (or one wide merged word)
     min_fill: float = 0.08           # stroke pixels / box area: rejects thin frames and lines
+    max_stroke_ratio: float = 0.45   # stroke width / glyph height: bold capitals stay near 0.3, blobs above
     max_fill: float = 0.95           # solid blocks are not glyphs
     line_margin_ratio: float = 0.15  # margin added around a line box, in line heights
 
@@ -87,16 +88,27 @@ def _stroke_mask(grey: np.ndarray, bright_text: bool, settings: DetectorSettings
 
 
 def _glyphs(mask: np.ndarray, settings: DetectorSettings) -> list[_Glyph]:
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
         return []
     left, top, width, height, area = (stats[1:, k] for k in range(5))
     fill = area / np.maximum(width * height, 1)
+    stroke = _stroke_widths(mask, labels, count)[1:]
     keep = ((height >= settings.min_glyph_height) & (height <= settings.max_glyph_height)
             & (width <= height * 40) & (width * 8 >= height)
-            & (fill >= settings.min_fill) & (fill <= settings.max_fill))
+            & (fill >= settings.min_fill) & (fill <= settings.max_fill)
+            & (stroke <= settings.max_stroke_ratio * height + 2))
     return [_Glyph(int(a), int(b), int(c), int(d))
             for a, b, c, d in zip(left[keep], top[keep], width[keep], height[keep])]
+
+
+def _stroke_widths(mask: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """Twice the largest distance to the background inside each component: glyph strokes are thin
+    relative to the glyph's height, blobs of anatomy are not."""
+    distance = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    widest = np.zeros(count, dtype=np.float32)
+    np.maximum.at(widest, labels.ravel(), distance.ravel())
+    return 2 * widest
 
 
 def _chain_into_lines(glyphs: list[_Glyph], settings: DetectorSettings) -> list[list[_Glyph]]:

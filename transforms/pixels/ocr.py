@@ -20,6 +20,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+import cv2
 import numpy as np
 import pytesseract
 
@@ -42,9 +43,10 @@ class OcrSettings:
     target_height: int = 36           # text height after upscaling, in pixels
     max_upscale: float = 4.0
     margin_ratio: float = 0.3         # white-ish context around a line, in line heights
-    binarize: bool = False            # Otsu-binarise crops before OCR (an alternative preparation)
-    retry_inverted_below: float = 0   # crops read with mean confidence under this (or read as nothing)
-                                      # are read again inverted: the polarity guess was wrong
+    binarize: bool = True             # Otsu-binarise each upscaled crop: noise and soft anti-aliasing
+                                      # otherwise cost Tesseract many characters on thin fonts
+    retry_below: float = 60           # crops read with a lower mean confidence are read again with
+                                      # the other preparation; crops read as nothing, also inverted
     timeout_s: float = 60.0
 
     @property
@@ -93,7 +95,7 @@ def ocr_frames(frames: Sequence[tuple[np.ndarray, Sequence[Box]]], settings: Ocr
     """`ocr_regions` for several frames (grey view, regions) in as few Tesseract calls as possible:
     a frame task should pass all its frames at once."""
     cache = cache if cache is not None else OcrCache()
-    crops = [[_make_crop(grey, region, settings) for region in regions] for grey, regions in frames]
+    crops = [[_make_crop(grey, region, settings, regions) for region in regions] for grey, regions in frames]
     todo = _unique_uncached([crop for frame in crops for crop in frame], cache)
     if todo:
         for crop, words in zip(todo, _recognise(todo, settings, cache)):
@@ -128,18 +130,34 @@ def text_hashes(lines: Iterable[TextLine], keyring: Keyring) -> list[str]:
     return [keyring.hexdigest(OCR_TEXT_PURPOSE, line.text) for line in lines]
 
 
-def _make_crop(grey: np.ndarray, region: Box, settings: OcrSettings) -> _Crop:
+def _make_crop(grey: np.ndarray, region: Box, settings: OcrSettings, others: Sequence[Box] = ()) -> _Crop:
     margin = max(2, round(settings.margin_ratio * region.height))
     outer = region.padded(margin, grey.shape[0], grey.shape[1])
-    raw = grey[outer.top:outer.bottom, outer.left:outer.right]
-    light = dark_text_on_light(raw)
-    if settings.binarize:
-        import cv2
-
-        _, light = cv2.threshold(light, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    light = dark_text_on_light(grey[outer.top:outer.bottom, outer.left:outer.right])
+    light = _blank_neighbours(light, region, outer, others)
     image, factor = upscale_for_ocr(light, region.height, settings.target_height, settings.max_upscale)
     return _Crop(region, (outer.left, outer.top), np.ascontiguousarray(image), factor,
                  _crop_key(light, settings))
+
+
+def _blank_neighbours(light: np.ndarray, region: Box, outer: Box, others: Sequence[Box]) -> np.ndarray:
+    """Paint the margin's share of neighbouring text lines as background: closely set lines would
+    otherwise add half-lines of another line's glyphs to this one's reading."""
+    inside = np.zeros(light.shape, dtype=bool)
+    for other in others:
+        if other == region:
+            continue
+        top, bottom = max(other.top, outer.top), min(other.bottom, outer.bottom)
+        left, right = max(other.left, outer.left), min(other.right, outer.right)
+        if top < bottom and left < right:
+            inside[top - outer.top:bottom - outer.top, left - outer.left:right - outer.left] = True
+    if not inside.any():
+        return light
+    own = np.zeros(light.shape, dtype=bool)
+    own[region.top - outer.top:region.bottom - outer.top, region.left - outer.left:region.right - outer.left] = True
+    blanked = light.copy()
+    blanked[inside & ~own] = 255
+    return blanked
 
 
 def _crop_key(light: np.ndarray, settings: OcrSettings) -> str:
@@ -162,16 +180,27 @@ def _unique_uncached(crops: list[_Crop], cache: OcrCache) -> list[_Crop]:
 
 
 def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache) -> list[tuple[_RelativeWord, ...]]:
-    """Words of each crop; crops read poorly are read again with the opposite polarity."""
-    results = _recognise_batch([c.image for c in crops], crops, settings, cache)
-    retry = [k for k, words in enumerate(results) if _mean_confidence(words) < settings.retry_inverted_below]
-    if retry:
-        inverted = _recognise_batch([255 - crops[k].image for k in retry], [crops[k] for k in retry],
-                                    settings, cache)
-        for k, words in zip(retry, inverted):
+    """Words of each crop. Crops read poorly are read again with the other preparation (grey instead
+    of binarised, or the reverse), and crops read as nothing once more with the opposite polarity;
+    the reading with the best mean confidence wins."""
+    results: list[tuple[_RelativeWord, ...]] = [() for _ in crops]
+    passes = ((settings.binarize, False, 101.0), (not settings.binarize, False, settings.retry_below),
+              (settings.binarize, True, 0.0))
+    for binarize, invert, below in passes:
+        todo = [k for k, words in enumerate(results) if _mean_confidence(words) < below]
+        if not todo:
+            continue
+        images = [_prepared(crops[k].image, binarize, invert) for k in todo]
+        for k, words in zip(todo, _recognise_batch(images, [crops[k] for k in todo], settings, cache)):
             if _mean_confidence(words) > _mean_confidence(results[k]):
                 results[k] = words
     return results
+
+
+def _prepared(image: np.ndarray, binarize: bool, invert: bool) -> np.ndarray:
+    if binarize:                # after upscaling: smooth edges threshold into clean glyph outlines
+        _, image = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return 255 - image if invert else image
 
 
 def _mean_confidence(words: tuple[_RelativeWord, ...]) -> float:

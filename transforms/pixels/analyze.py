@@ -1,0 +1,66 @@
+"""The detection-then-OCR pass over the frames of one task, and what "remove all text" redacts.
+
+A Spark frame task calls `find_text` once with all its frames: detection runs per frame (fast, numpy/
+OpenCV), OCR runs over the candidate regions of all the frames in as few Tesseract calls as possible,
+and the per-file `OcrCache` makes a cine overlay repeated on every frame cost one recognition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from transforms.pixels.detect import DEFAULT_SETTINGS, DetectorSettings, detect_text_regions
+from transforms.pixels.frames import PixelInfo
+from transforms.pixels.ocr import OcrCache, OcrSettings, ocr_frames
+from transforms.pixels.prepare import grey_views
+from transforms.text_types import Box, TextLine
+
+
+@dataclass(frozen=True)
+class FrameText:
+    """Text found in one frame: detected regions and the lines read in them (identified: in memory)."""
+
+    index: int
+    regions: tuple[Box, ...]
+    lines: tuple[TextLine, ...]
+
+
+def find_text(frames: Sequence[tuple[int, np.ndarray]], info: PixelInfo, header: Dataset | None = None,
+              cache: OcrCache | None = None, ocr_settings: OcrSettings = OcrSettings(),
+              detector: DetectorSettings = DEFAULT_SETTINGS) -> list[FrameText]:
+    """Detect text regions in each (index, stored frame) and read them; OCR runs on the luminance or
+    display view (the first view), detection on every view."""
+    prepared = []
+    for index, frame in frames:
+        views = grey_views(frame, info, header)
+        prepared.append((index, views[0].image, tuple(detect_text_regions(views, detector))))
+    read = ocr_frames([(grey, regions) for _, grey, regions in prepared], ocr_settings, cache)
+    return [FrameText(index, regions, tuple(lines)) for (index, _, regions), lines in zip(prepared, read)]
+
+
+def regions_to_redact(found: FrameText, mode: str = "all_text", min_confidence: float = 0.0) -> list[Box]:
+    """Boxes to fill in one frame.
+
+    "all_text" fills every detected region, read or not: a region OCR cannot read may still be legible
+    to a person, so recall comes first. "confirmed_text" fills only regions where OCR read at least
+    one word of two or more letters or digits with `min_confidence` (fewer false fills on anatomy).
+    """
+    if mode == "all_text":
+        return list(found.regions)
+    if mode == "confirmed_text":
+        return [line.region for line in found.lines if _confirmed(line, min_confidence)]
+    raise ValueError(f"unknown redaction mode {mode!r}")
+
+
+def _confirmed(line: TextLine, min_confidence: float) -> bool:
+    return any(sum(ch.isalnum() for ch in word.text) >= 2 and word.confidence >= min_confidence
+               for word in line.words)
+
+
+def all_words(found: Iterable[FrameText]):
+    """Every OCR word of the given frames (for the PHI recognizer and the silver rows)."""
+    return [word for frame in found for line in frame.lines for word in line.words]

@@ -180,18 +180,22 @@ def _unique_uncached(crops: list[_Crop], cache: OcrCache) -> list[_Crop]:
 
 
 def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache) -> list[tuple[_RelativeWord, ...]]:
-    """Words of each crop. Crops read poorly are read again with the other preparation (grey instead
-    of binarised, or the reverse), and crops read as nothing once more with the opposite polarity;
-    the reading with the best mean confidence wins."""
-    results: list[tuple[_RelativeWord, ...]] = [() for _ in crops]
-    passes = ((settings.binarize, False, 101.0), (not settings.binarize, False, settings.retry_below),
-              (settings.binarize, True, 0.0))
-    for binarize, invert, below in passes:
-        todo = [k for k, words in enumerate(results) if _mean_confidence(words) < below]
-        if not todo:
-            continue
-        images = [_prepared(crops[k].image, binarize, invert) for k in todo]
-        for k, words in zip(todo, _recognise_batch(images, [crops[k] for k in todo], settings, cache)):
+    """Words of each crop, in at most two Tesseract calls per batch.
+
+    Crops read with a low mean confidence are read again with the other preparation (grey instead of
+    binarised, or the reverse), and crops read as nothing also with the opposite polarity, all in the
+    second call; the reading with the best mean confidence wins."""
+    primary = [_prepared(c.image, settings.binarize, False) for c in crops]
+    results = list(_recognise_batch(primary, crops, settings, cache))
+    retries: list[tuple[int, np.ndarray]] = []
+    for k, words in enumerate(results):
+        if _mean_confidence(words) < settings.retry_below:
+            retries.append((k, _prepared(crops[k].image, not settings.binarize, False)))
+        if not words:
+            retries.append((k, _prepared(crops[k].image, settings.binarize, True)))
+    if retries:
+        second = _recognise_batch([image for _, image in retries], [crops[k] for k, _ in retries], settings, cache)
+        for (k, _), words in zip(retries, second):
             if _mean_confidence(words) > _mean_confidence(results[k]):
                 results[k] = words
     return results

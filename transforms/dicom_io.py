@@ -89,7 +89,7 @@ def find_incompleteness(ds: Dataset, file_size: int) -> str | None:
     deflated = meta is not None and str(meta.get("TransferSyntaxUID", "")) == DEFLATED_SYNTAX
     # A deflated dataset is parsed from its inflated stream, whose offsets are not file offsets;
     # zlib itself rejects a cut stream.
-    if not deflated and _extent_beyond_file(ds, file_size):
+    if not deflated and (_extent_beyond_file(ds, file_size) or _unparsed_tail(ds, file_size)):
         return "truncated"
     has_pixels = any(tag in ds for tag in PIXEL_DATA_TAGS)
     if not has_pixels and "Rows" in ds and "Columns" in ds and "BitsAllocated" in ds:
@@ -112,6 +112,20 @@ def _extent_beyond_file(ds: Dataset, file_size: int) -> bool:
                 if _extent_beyond_file(item, file_size):
                     return True
     return False
+
+
+def _unparsed_tail(ds: Dataset, file_size: int) -> bool:
+    """True when bytes follow the last complete element: pydicom stops quietly at a cut element header.
+
+    Only decidable when the last element has a defined length (an undefined-length sequence or
+    encapsulated pixel data ends at a delimiter whose position pydicom does not keep).
+    """
+    if not ds._dict:
+        return False
+    last = ds._dict[max(ds._dict)]
+    if not isinstance(last, RawDataElement) or last.length == UNDEFINED_LENGTH:
+        return False
+    return last.value_tell + last.length < file_size
 
 
 def pixel_data_extent(ds: Dataset) -> PixelDataExtent | None:

@@ -47,11 +47,20 @@ def _merge(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: Dat
            update_existing: bool) -> None:
     table = ensure_table(spark, warehouse, spec)
     rows = rows.select(*spec.schema.fieldNames()).dropDuplicates(list(spec.keys))
+    if rows.isEmpty():      # a re-run usually brings nothing new: skip the MERGE's fixed cost
+        return
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in spec.keys)
     merge = table.alias("t").merge(rows.alias("s"), condition)
     if update_existing:
         merge = merge.whenMatchedUpdateAll()
     merge.whenNotMatchedInsertAll().execute()
+
+
+def append_rows(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame) -> None:
+    """Blind append, for rows whose key is new by construction (e.g. keyed on a fresh run id)."""
+    ensure_table(spark, warehouse, spec)
+    rows.select(*spec.schema.fieldNames()).write.format("delta").mode("append").save(
+        table_location(warehouse, spec))
 
 
 def register_catalog(spark: SparkSession, warehouse: Warehouse) -> list[str]:
@@ -60,15 +69,41 @@ def register_catalog(spark: SparkSession, warehouse: Warehouse) -> list[str]:
         spark.sql(f"CREATE SCHEMA IF NOT EXISTS {zone}")
     for spec in TABLES.values():
         ensure_table(spark, warehouse, spec)
-        spark.sql(
-            f"CREATE TABLE IF NOT EXISTS {spec.qualified_name} USING DELTA "
-            f"LOCATION '{table_location(warehouse, spec)}'"
-        )
+        location = table_location(warehouse, spec)
+        if _registered_location(spark, spec.qualified_name) not in (None, location):
+            # Registered for another warehouse earlier in this session: an external table, so dropping
+            # the catalog entry leaves the data alone.
+            spark.sql(f"DROP TABLE {spec.qualified_name}")
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {spec.qualified_name} USING DELTA LOCATION '{location}'")
     for statement in _view_statements():
         spark.sql(statement)
     return sorted(TABLES)
 
 
+def _registered_location(spark: SparkSession, name: str) -> str | None:
+    if not spark.catalog.tableExists(name):
+        return None
+    for row in spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect():
+        if row["col_name"] == "Location":
+            return row["data_type"].removeprefix("file:")
+    return None
+
+
 def _view_statements() -> list[str]:
     text = "\n".join(line for line in VIEWS_SQL.read_text().splitlines() if not line.lstrip().startswith("--"))
     return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def batch_files(spark: SparkSession, warehouse: Warehouse, batch_id: str) -> DataFrame:
+    """The distinct contents a landing batch holds, with their bronze verdicts.
+
+    A batch owns every file that landed in it, including contents first seen in an earlier batch: each
+    stage then skips the contents it has already processed, so re-running adds nothing.
+    """
+    from pyspark.sql import functions as F
+
+    from warehouse.tables import DICOM_FILES, LANDING_FILES
+
+    landed = read_table(spark, warehouse, LANDING_FILES).where(F.col("batch_id") == batch_id)
+    return (read_table(spark, warehouse, DICOM_FILES).drop("batch_id", "relative_path")
+            .join(landed.select("sha256").distinct(), "sha256"))

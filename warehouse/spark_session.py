@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -120,6 +122,9 @@ def build_spark_session(settings: SparkSettings | None = None, warehouse: Wareho
     """Get or create the process's Spark session with the project's settings."""
     from pyspark.sql import SparkSession
 
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active        # one session per process: static settings cannot change after start
     settings = settings or SparkSettings.from_env()
     warehouse = warehouse or Warehouse.resolve()
     if settings.is_local:
@@ -140,3 +145,17 @@ def stop_spark_session() -> None:
     active = SparkSession.getActiveSession()
     if active is not None:
         active.stop()
+
+
+@contextmanager
+def spark_session_scope(settings: SparkSettings | None = None, warehouse: Warehouse | None = None) -> Iterator:
+    """A session for the duration of a command; stopped at the end only if this scope started it."""
+    from pyspark.sql import SparkSession
+
+    started_here = SparkSession.getActiveSession() is None
+    session = build_spark_session(settings, warehouse)
+    try:
+        yield session
+    finally:
+        if started_here:
+            session.stop()

@@ -1,0 +1,1 @@
+"""Assets, grouped by zone: bronze -> silver -> gold, plus metrics."""

@@ -1,0 +1,53 @@
+"""Bronze: landing files into the raw store and bronze.dicom_files (Delta MERGE on the content hash)."""
+
+from collections import Counter
+
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from pyspark.sql import functions as F
+
+from orchestration.partitions import landing_batches
+from orchestration.resources import SparkResource, WarehouseResource
+from orchestration.stage_metrics import StageTimer, counts_metadata
+from transforms.ingest import DEFAULT_MAX_FILE_BYTES
+from transforms.landing import BatchRegistry
+from transforms.spark.ingest import ingest_manifest
+from warehouse import tables
+from warehouse.delta_io import merge_new_rows
+
+class IngestConfig(Config):
+    files_per_task: int = 8
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+@asset(group_name="bronze", partitions_def=landing_batches, kinds={"spark", "delta"},
+       description="One row per distinct input file (sha256), with its raw-store copy and ok/rejected verdict.")
+def bronze_dicom_files(context: AssetExecutionContext, config: IngestConfig, spark: SparkResource,
+                       warehouse: WarehouseResource) -> MaterializeResult:
+    wh = warehouse.resolve()
+    session = spark.spark_session
+    batch_id = context.partition_key
+    timer = StageTimer("ingest", batch_id, context.run_id)
+    manifest = BatchRegistry(wh.batch_manifests).read(batch_id)
+
+    ingested = ingest_manifest(session, manifest, str(wh.raw_store), config.files_per_task,
+                               config.max_file_bytes)
+    merge_new_rows(session, wh, tables.LANDING_FILES, ingested.withColumnRenamed("ingest_time", "seen_at"))
+    merge_new_rows(session, wh, tables.DICOM_FILES, ingested)
+    rejected = ingested.where(F.col("status") == "rejected")
+    merge_new_rows(session, wh, tables.QUARANTINE, rejected.select(
+        "sha256", "batch_id", F.lit("ingest").alias("stage"), F.col("reject_reason").alias("reason"),
+        F.col("reject_detail").alias("detail"), F.col("ingest_time").alias("quarantined_at"),
+        F.lit(context.run_id).alias("run_id")))
+
+    summary = ingested.agg(F.count("*").alias("files"), F.countDistinct("sha256").alias("distinct"),
+                           F.coalesce(F.sum("size_bytes"), F.lit(0)).alias("bytes")).first()
+    reasons = Counter({r["reject_reason"]: r["n"] for r in
+                       rejected.groupBy("reject_reason").agg(F.count("*").alias("n")).collect()})
+    seconds = timer.record(session, wh, summary["files"], summary["bytes"], rejected=sum(reasons.values()))
+    return MaterializeResult(metadata={
+        "landing_files": summary["files"],
+        "distinct_contents": summary["distinct"],
+        "bytes": MetadataValue.int(int(summary["bytes"])),
+        "rejected": sum(reasons.values()),
+        "rejects_by_reason": counts_metadata(reasons),
+        "seconds": MetadataValue.float(round(seconds, 3)),
+    })

@@ -1,0 +1,211 @@
+"""`deidlake`: the command line of the product.
+
+    deidlake ingest DIR                 landing files of DIR -> bronze + metadata tables
+    deidlake run --input DIR --output DIR
+                                        the whole asset graph for the files in DIR
+    deidlake sql "SELECT ..."           query any table by dotted name (bronze.dicom_files, ...)
+    deidlake ui                         the Dagster UI on this warehouse
+    deidlake demo                       the README's end-to-end demonstration
+    deidlake synth ... / score ...      the test-corpus generator and the de-identification scorer
+
+Every command takes --warehouse DIR (default: $DEIDLAKE_WAREHOUSE, else warehouse/data in the repo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from warehouse.layout import WAREHOUSE_ENV, Warehouse
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+IDENTIFIED_REFERENCE = re.compile(r"\bbronze\s*\.", re.IGNORECASE)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        return DELEGATED[argv[0]](argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    warehouse = Warehouse.resolve(args.warehouse).create()
+    os.environ[WAREHOUSE_ENV] = str(warehouse.root)
+    try:
+        return args.handler(args, warehouse)
+    except UsageError as exc:
+        print(f"deidlake {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+class UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--warehouse", metavar="DIR", default=None,
+                        help=f"warehouse root (default: ${WAREHOUSE_ENV}, else warehouse/data)")
+    parser = argparse.ArgumentParser(prog="deidlake", parents=[common],
+                                     description="De-identify DICOM archives into a Delta lakehouse.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ingest = sub.add_parser("ingest", parents=[common], help="ingest a folder into bronze and metadata")
+    ingest.add_argument("input", metavar="DIR")
+    ingest.add_argument("--batch-id", default=None)
+    ingest.set_defaults(handler=cmd_ingest)
+
+    run = sub.add_parser("run", parents=[common], help="run the whole graph for a folder")
+    run.add_argument("--input", required=True, metavar="DIR")
+    run.add_argument("--output", required=True, metavar="DIR")
+    run.add_argument("--batch-id", default=None)
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.set_defaults(handler=cmd_run)
+
+    demo = sub.add_parser("demo", parents=[common], help="the README demonstration (demo secret)")
+    demo.add_argument("--input", required=True, metavar="DIR")
+    demo.add_argument("--output", required=True, metavar="DIR")
+    demo.set_defaults(handler=cmd_demo)
+
+    sql = sub.add_parser("sql", parents=[common], help="run a Spark SQL query over the warehouse")
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument("--limit", type=int, default=1000, help="rows printed at most (default 1000)")
+    sql.add_argument("--allow-identified", action="store_true",
+                     help="allow queries over bronze.* (identified data: PHI in clear)")
+    sql.set_defaults(handler=cmd_sql)
+
+    ui = sub.add_parser("ui", parents=[common], help="start the Dagster UI on this warehouse")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(handler=cmd_ui)
+
+    for name in DELEGATED:
+        sub.add_parser(name, help=f"see `deidlake {name} --help`")
+    return parser
+
+
+def _input_dir(path: str) -> Path:
+    folder = Path(path)
+    if not folder.is_dir():
+        raise UsageError(f"input folder does not exist: {path}")
+    return folder
+
+
+def cmd_ingest(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    from orchestration.definitions import INGEST_SELECTION
+
+    return _run_folder(args, warehouse, _input_dir(args.input), INGEST_SELECTION, as_json=False)
+
+
+def cmd_run(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    return _run_folder(args, warehouse, _input_dir(args.input), None, as_json=args.json)
+
+
+def cmd_demo(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    from warehouse.spark_session import spark_session_scope
+
+    if not os.environ.get("DEIDLAKE_SECRET"):
+        os.environ.setdefault("DEIDLAKE_MODE", "demo")
+    with spark_session_scope(warehouse=warehouse):      # one session for the run and the query
+        code = _run_folder(args, warehouse, _input_dir(args.input), None, as_json=False)
+        print("\nSQL: select modality, count(*) from metrics.dicom_complexity group by modality")
+        _print_query("select modality, count(*) as files from metrics.dicom_complexity "
+                     "group by modality order by modality", "table", 100, warehouse)
+    return code
+
+
+def _run_folder(args, warehouse: Warehouse, input_dir: Path, selection, as_json: bool) -> int:
+    from orchestration.runner import EmptyInputError, register_folder, run_batch
+    from orchestration.summary import summarize_batch
+    from warehouse.spark_session import spark_session_scope
+
+    try:
+        manifest = register_folder(warehouse, input_dir, getattr(args, "batch_id", None))
+    except EmptyInputError as exc:
+        raise UsageError(str(exc)) from exc
+    _progress(f"batch {manifest.batch_id}: {len(manifest.files)} files from {input_dir}")
+    with spark_session_scope(warehouse=warehouse) as spark:   # the run's resource shares it
+        outcome = run_batch(warehouse, manifest, selection)
+        summary = summarize_batch(spark, warehouse, manifest.batch_id)
+    if as_json:
+        print(json.dumps(summary.to_dict() | {"run_id": outcome.run_id, "success": outcome.success}))
+    else:
+        print(summary.render())
+        print(f"  dagster run        {outcome.run_id} ({'succeeded' if outcome.success else 'FAILED'})")
+    return EXIT_OK if outcome.success else EXIT_FAILED
+
+
+def cmd_sql(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    if IDENTIFIED_REFERENCE.search(args.query) and not args.allow_identified:
+        raise UsageError("the query reads bronze (identified data, PHI in clear): "
+                         "add --allow-identified if you are entitled to see it")
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    from pyspark.errors import PySparkException
+
+    try:
+        _print_query(args.query, args.format, args.limit, warehouse)
+    except PySparkException as exc:
+        print(f"deidlake sql: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _print_query(query: str, fmt: str, limit: int, warehouse: Warehouse) -> None:
+    from warehouse.delta_io import register_catalog
+    from warehouse.spark_session import spark_session_scope
+
+    with spark_session_scope(warehouse=warehouse) as spark:
+        register_catalog(spark, warehouse)
+        frame = spark.sql(query).limit(limit).toPandas()
+    if fmt == "csv":
+        print(frame.to_csv(index=False), end="")
+    elif fmt == "json":
+        print(frame.to_json(orient="records", date_format="iso"))
+    else:
+        print(frame.to_string(index=False) if len(frame) else "(no rows)")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def cmd_ui(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    from orchestration.instance import prepare_dagster_home
+
+    prepare_dagster_home(warehouse)
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)]
+    _progress(f"Dagster UI on http://{args.host}:{args.port} (warehouse {warehouse.root})")
+    os.execv(command[0], command)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _delegate(module: str) -> Callable[[list[str]], int]:
+    def run(argv: list[str]) -> int:
+        import importlib
+
+        return importlib.import_module(module).main(argv)
+
+    return run
+
+
+DELEGATED: dict[str, Callable[[list[str]], int]] = {
+    "synth": _delegate("transforms.synth.cli"),
+    "score": _delegate("transforms.scoring.cli"),
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The Dagster code location: `dagster dev -m orchestration.definitions` (or `deidlake ui`)."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, Definitions, in_process_executor
+
+from orchestration.assets.bronze import bronze_dicom_files
+from orchestration.assets.metadata import dicom_metadata
+from orchestration.jobs import deidentify_batch
+from orchestration.resources import KeyringResource, SparkResource, WarehouseResource
+from orchestration.schedules import daily_reconciliation
+from orchestration.sensors import landing_sensor
+
+ASSETS = [bronze_dicom_files, dicom_metadata]
+# What `deidlake ingest` materializes: the landing batch into bronze, and its metadata.
+INGEST_SELECTION = AssetSelection.assets(bronze_dicom_files, dicom_metadata)
+
+
+def build_resources(warehouse_root: str | None = None, landing: str | None = None,
+                    stop_spark_on_teardown: bool = True, landing_min_age_seconds: float = 5.0) -> dict:
+    """Resources for one warehouse; unset values come from the environment at run time."""
+    return {
+        "spark": SparkResource(warehouse_root=warehouse_root, stop_on_teardown=stop_spark_on_teardown),
+        "warehouse": WarehouseResource(root=warehouse_root, landing=landing,
+                                       landing_min_age_seconds=landing_min_age_seconds),
+        "keyring": KeyringResource(),
+    }
+
+
+defs = Definitions(
+    assets=ASSETS,
+    jobs=[deidentify_batch],
+    sensors=[landing_sensor],
+    schedules=[daily_reconciliation],
+    resources=build_resources(),
+    # One JVM per step would not fit 2 cores: every step of a run shares one process and one session.
+    executor=in_process_executor,
+)

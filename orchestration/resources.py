@@ -1,0 +1,70 @@
+"""Resources: the Spark session (through the project's one factory), the warehouse, the secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagster import InitResourceContext
+from dagster_pyspark import LazyPySparkResource
+from pydantic import PrivateAttr
+
+from dagster import ConfigurableResource
+from transforms.keyring import Keyring
+from warehouse.layout import Warehouse
+from warehouse.spark_session import SparkSettings, build_spark_session
+
+
+class SparkResource(LazyPySparkResource):
+    """dagster-pyspark's lazy session, built by warehouse.spark_session and stopped after the run.
+
+    Unset fields fall back to DEIDLAKE_SPARK_* environment variables, then to the local default, so the
+    same definitions run on a laptop (local[2]) and against a standalone, YARN or Kubernetes master.
+    """
+
+    spark_config: dict[str, Any] = {}          # extra Spark settings, applied last
+    master: str | None = None
+    driver_memory: str | None = None
+    executor_memory: str | None = None
+    shuffle_partitions: int | None = None
+    warehouse_root: str | None = None
+    stop_on_teardown: bool = True
+
+    def _init_session(self) -> None:
+        if self._spark_session is None:
+            settings = SparkSettings.from_env(
+                master=self.master, driver_memory=self.driver_memory,
+                executor_memory=self.executor_memory, shuffle_partitions=self.shuffle_partitions,
+                extra_conf={k: str(v) for k, v in self.spark_config.items()} or None,
+            )
+            self._spark_session = build_spark_session(settings, Warehouse.resolve(self.warehouse_root))
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self.stop_on_teardown and self._spark_session is not None:
+            self._spark_session.stop()
+            self._spark_session = None
+
+
+class WarehouseResource(ConfigurableResource):
+    """The warehouse root and the landing folder the sensor watches (defaults: environment, project)."""
+
+    root: str | None = None
+    landing: str | None = None
+    landing_min_age_seconds: float = 5.0      # a file younger than this may still be being copied
+
+    def resolve(self) -> Warehouse:
+        return Warehouse.resolve(self.root).create()
+
+    @property
+    def landing_dir(self) -> str:
+        return self.landing or str(self.resolve().landing)
+
+
+class KeyringResource(ConfigurableResource):
+    """The pseudonym secret, read from the environment when a step needs it (never from config)."""
+
+    _keyring: Keyring | None = PrivateAttr(default=None)
+
+    def get(self) -> Keyring:
+        if self._keyring is None:
+            self._keyring = Keyring.from_env()
+        return self._keyring

@@ -1,0 +1,56 @@
+"""Running the asset graph in-process for one folder of files (what `deidlake ingest/run` do)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import AssetSelection, materialize
+
+from orchestration.definitions import ASSETS, build_resources
+from orchestration.instance import dagster_instance
+from orchestration.partitions import landing_batches
+from transforms.landing import BatchManifest, BatchRegistry, list_landing_files
+from warehouse.layout import Warehouse
+
+
+# Dagster's console logger prints every engine event at DEBUG: a CLI run shows INFO and above.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+class EmptyInputError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    manifest: BatchManifest
+    run_id: str
+    success: bool
+
+
+def register_folder(warehouse: Warehouse, input_dir: str | Path, batch_id: str | None = None) -> BatchManifest:
+    """Every file of `input_dir` becomes one batch (already-seen contents are not processed twice)."""
+    files = list_landing_files(input_dir)
+    if not files:
+        raise EmptyInputError(f"no files under {input_dir}")
+    return BatchRegistry(warehouse.batch_manifests).register(input_dir, files, batch_id)
+
+
+def run_batch(warehouse: Warehouse, manifest: BatchManifest, selection: AssetSelection | None = None,
+              run_config: dict | None = None) -> BatchRun:
+    """Materialize the graph (or a selection of it) for one batch, in this process."""
+    instance = dagster_instance(warehouse)
+    instance.add_dynamic_partitions(landing_batches.name, [manifest.batch_id])
+    result = materialize(
+        ASSETS,
+        selection=selection or AssetSelection.all(),
+        partition_key=manifest.batch_id,
+        instance=instance,
+        # The caller owns the session (it outlives the run for the summary) and stops it.
+        resources=build_resources(str(warehouse.root), stop_spark_on_teardown=False),
+        run_config={**QUIET_CONSOLE, **(run_config or {})},
+        raise_on_error=False,
+        tags={"deidlake/source": "cli"},
+    )
+    return BatchRun(manifest, result.run_id, result.success)

@@ -1,0 +1,1 @@
+"""Thin Spark wrappers: each applies a pure transform per partition (mapInPandas), never per row."""

@@ -3,6 +3,7 @@ unchanged frames byte-identical, syntax kept (or moved and recorded), valid DICO
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import tracemalloc
 
@@ -17,7 +18,18 @@ from transforms.pixels.frames import FrameReader
 from transforms.pixels.redact import redact_regions, redacted_mask
 from transforms.text_types import Box
 
-from tests.test_pixels_frames import write_big_native_file
+
+
+def write_big_native_file(path, frames: int, rows: int = 512, columns: int = 512) -> None:
+    """A multi-frame 16-bit file written frame by frame (never the whole volume in memory)."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    del ds.PixelData
+    ds.Rows, ds.Columns, ds.NumberOfFrames = rows, columns, frames
+    ds.save_as(path, enforce_file_format=True)
+    with open(path, "ab") as fh:
+        fh.write(struct.pack("<HH", 0x7FE0, 0x0010) + b"OW\x00\x00" + struct.pack("<L", frames * rows * columns * 2))
+        for k in range(frames):
+            fh.write(np.full((rows, columns), k, dtype="<i2").tobytes())
 
 
 def multiframe_copy(tmp_path, name: str, syntax: uid.UID) -> str:

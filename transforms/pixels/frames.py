@@ -131,8 +131,7 @@ def _first_float(value, default: float | None) -> float | None:
     if value is None or value == "":
         return default
     try:
-        if isinstance(value, (list, tuple)) or getattr(value, "is_multi", False) or hasattr(value, "__len__") \
-                and not isinstance(value, (str, bytes)):
+        if not isinstance(value, (str, bytes, int, float)):     # MultiValue: the first window wins
             value = list(value)[0]
         return float(value)
     except (TypeError, ValueError, IndexError):

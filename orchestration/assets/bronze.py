@@ -15,7 +15,7 @@ from warehouse import tables
 from warehouse.delta_io import merge_new_rows
 
 class IngestConfig(Config):
-    files_per_task: int = 8
+    files_per_task: int = 32
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
 
 @asset(group_name="bronze", partitions_def=landing_batches, kinds={"spark", "delta"},

@@ -15,7 +15,7 @@ from warehouse.delta_io import batch_files, merge_new_rows, read_table
 
 
 class MetadataConfig(Config):
-    files_per_task: int = 16
+    files_per_task: int = 32
 
 
 @multi_asset(

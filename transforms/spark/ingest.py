@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -13,6 +12,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 from transforms.ingest import DEFAULT_MAX_FILE_BYTES, RejectReason, inspect_dicom_file
 from transforms.keyring import Keyring
 from transforms.landing import BatchManifest
+from transforms.spark import task_partitions
 from warehouse.raw_store import RawStore
 from warehouse.schemas import DICOM_FILES
 
@@ -20,11 +20,11 @@ LANDING_TASK_INPUT = StructType([StructField("relative_path", StringType(), Fals
 
 
 def ingest_manifest(spark: SparkSession, manifest: BatchManifest, raw_store_root: str,
-                    files_per_task: int = 8, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> DataFrame:
+                    files_per_task: int = 32, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> DataFrame:
     """One bronze row per landing file of the batch (duplicate contents included), materialized once."""
     paths = [(f.relative_path,) for f in manifest.files]
-    partitions = max(1, math.ceil(len(paths) / max(files_per_task, 1)))
-    landing = spark.createDataFrame(paths, LANDING_TASK_INPUT).repartition(partitions)
+    landing = spark.createDataFrame(paths, LANDING_TASK_INPUT).repartition(
+        task_partitions(spark, len(paths), files_per_task))
 
     def ingest_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         store = RawStore(raw_store_root)

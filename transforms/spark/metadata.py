@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Iterator
 
@@ -11,16 +10,16 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from transforms.dicom_io import HeaderError
+from transforms.spark import task_partitions
 from transforms.metadata import describe_file
 from warehouse.schemas import DICOM_COMPLEXITY, DICOM_ELEMENTS, METADATA_TASK_RESULT
 
 RESULT_COLUMNS = METADATA_TASK_RESULT.fieldNames()
 
 
-def describe_files(files: DataFrame, files_per_task: int = 16) -> DataFrame:
+def describe_files(files: DataFrame, files_per_task: int = 32) -> DataFrame:
     """`files` has sha256, batch_id, raw_path, size_bytes; the result has one row per file, materialized."""
-    count = files.count()
-    partitions = max(1, math.ceil(count / max(files_per_task, 1)))
+    partitions = task_partitions(files.sparkSession, files.count(), files_per_task)
     tasks = files.select("sha256", "batch_id", "raw_path", "size_bytes").repartition(partitions)
     return tasks.mapInPandas(_describe_partition, METADATA_TASK_RESULT).localCheckpoint(eager=True)
 

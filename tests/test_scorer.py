@@ -1,0 +1,368 @@
+"""The de-identification scorer, judged on the untouched corpus, a hand-redacted copy, copies with
+known faults, and real images with burned-in PHI (Presidio's samples).
+
+The hand redactor below is a test helper: it knows the truth, so it redacts exactly what the truth
+names (every PHI box filled, every PHI element replaced, UIDs remapped consistently) and keeps the
+transfer syntax. Assertion messages name files, paths and categories, never PHI values.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.pixels.utils import pack_bits
+from pydicom.uid import generate_uid
+
+from transforms.scoring import score_directories
+from transforms.scoring.cli import main as score_main
+from transforms.scoring.coverage import BoxMeasure, is_phi_removed, measure_box
+from transforms.scoring.ocr import OcrRequest, read_boxes
+from transforms.synth.encoding import write_instance
+from transforms.synth.truth import FileTruth, load_truth_dir
+from transforms.text_types import Box
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "tests" / "data" / "corpus"
+PRESIDIO = Path("/work/shared/reference/dicom-samples/presidio")
+SINGLE_FRAME_LOSSLESS = "000_CT_explicit_le.dcm"
+CT_SERIES = ["000_CT_explicit_le.dcm", "001_CT_implicit_le.dcm", "002_CT_rle.dcm"]
+DATE_PLACEHOLDERS = {"DA": "19000101", "TM": "000000", "DT": "19000101000000"}
+
+
+# ---------------------------------------------------------------- the hand redactor (test helper)
+
+def _new_uid(original: str) -> str:
+    return str(generate_uid(entropy_srcs=["hand-redacted", original]))
+
+
+def _holder(ds: Dataset, path: str) -> tuple[Dataset, int]:
+    """The dataset that holds the element at `path` and its tag (a private sequence read as UN
+    bytes from an implicit VR file is treated as one element)."""
+    parts = path.split(".")
+    current = ds.file_meta if int(parts[0][:4], 16) == 0x0002 else ds
+    for part in parts[:-1]:
+        tag_hex, _, index = part.partition("[")
+        element = current[int(tag_hex, 16)]
+        if element.VR != "SQ":
+            return current, int(tag_hex, 16)
+        current = element.value[int(index.rstrip("]"))]
+    return current, int(parts[-1], 16)
+
+
+def _replace_header_phi(ds: Dataset, truth: FileTruth, leave_paths: frozenset[str]) -> None:
+    for item in truth.header_phi:
+        if item.element_path in leave_paths:
+            continue
+        holder, tag = _holder(ds, item.element_path)
+        if tag not in holder:
+            continue
+        element = holder[tag]
+        if element.VR == "UI":
+            element.value = _new_uid(item.value)
+        elif element.VR in ("OB", "OW", "UN"):
+            element.value = b""
+        elif element.VR in DATE_PLACEHOLDERS:
+            element.value = DATE_PLACEHOLDERS[element.VR]
+        elif element.VR in ("AS", "CS"):
+            element.value = ""
+        elif tag == 0x00100020:
+            element.value = f"PSEUDO-{truth['patient_key']}"     # one pseudonym per patient
+        elif tag == 0x00100010:
+            element.value = f"PSEUDO^{truth['patient_key']}"
+        else:
+            element.value = "REDACTED"
+
+
+def _fill_value(ds: Dataset):
+    if ds.SamplesPerPixel == 3:
+        return (0, 0, 0)
+    return -(1 << (ds.BitsStored - 1)) if ds.PixelRepresentation else 0
+
+
+def hand_redact(truth: FileTruth, out_path: Path, leave_boxes: frozenset[tuple] = frozenset(),
+                leave_paths: frozenset[str] = frozenset()) -> None:
+    """Fill every PHI box (except `leave_boxes`: (frame, plane, left, top)) and replace every PHI
+    element (except `leave_paths`), writing the same transfer syntax."""
+    ds = pydicom.dcmread(truth.path)
+    frames = np.array(ds.pixel_array)
+    if truth["frames"] == 1:
+        frames = frames[None]
+    fill = _fill_value(ds)
+    for text in truth.phi_boxes:
+        box = text.box
+        if (text.frame, text.plane, box.left, box.top) in leave_boxes:
+            continue
+        if text.overlay_group is None:
+            frames[text.frame, box.top:box.bottom, box.left:box.right] = fill
+        else:
+            bits = ds.overlay_array(text.overlay_group)
+            bits[box.top:box.bottom, box.left:box.right] = 0
+            ds[(text.overlay_group << 16) | 0x3000].value = pack_bits(bits.ravel())
+    _replace_header_phi(ds, truth, leave_paths)
+    if ds.SamplesPerPixel == 3:
+        ds.PhotometricInterpretation = "RGB"          # decoded to RGB; the encoder sets its own
+    write_instance(ds, frames, str(ds.file_meta.TransferSyntaxUID), out_path)
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def truths() -> dict[str, FileTruth]:
+    return {t.name: t for t in load_truth_dir(CORPUS)}
+
+
+@pytest.fixture(scope="module")
+def redacted(tmp_path_factory: pytest.TempPathFactory, truths: dict[str, FileTruth]) -> Path:
+    out = tmp_path_factory.mktemp("redacted")
+    for name, truth in truths.items():
+        hand_redact(truth, out / f"redacted_{name}")
+    return out
+
+
+def _copy_subset(source: Path, names: list[str], target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(source / name, target / name)
+    return target
+
+
+# ---------------------------------------------------------------- untouched and hand-redacted
+
+def test_untouched_corpus_reports_every_phi_item_leaked(truths: dict[str, FileTruth]) -> None:
+    report = score_directories(CORPUS, CORPUS, run_ocr=False, run_dciodvfy=False)
+    totals = report.totals
+    header, pixels = totals["header"], totals["pixels"]
+    assert header["items"] == sum(len(t.header_phi) for t in truths.values())
+    assert header["leaked"] == header["items"], f"{header['items'] - header['leaked']} PHI items not found"
+    assert pixels["phi_boxes"] == sum(len(t.phi_boxes) for t in truths.values())
+    assert pixels["phi_removed"] == 0 and pixels["phi_recall"] == 0.0
+    assert pixels["non_phi_kept_share"] == 1.0 and pixels["non_text_pixels_changed"] == 0
+    assert totals["integrity"]["bit_identical_outside_boxes"] == totals["integrity"]["lossless_outputs"] > 0
+    assert not report.consistency.consistent, "original UIDs kept must fail consistency"
+    assert not report.passed
+
+
+def test_hand_redacted_copy_gets_the_expected_figures(redacted: Path, truths: dict[str, FileTruth]) -> None:
+    report = score_directories(CORPUS, redacted, run_ocr=False, run_dciodvfy=True)
+    totals = report.totals
+    assert totals["files"]["matched"] == len(truths) and totals["files"]["unmatched_outputs"] == 0
+    leaked = [(f.truth_file, i.element_path, i.category) for f in report.files for i in f.header_leaks]
+    assert leaked == [], f"header leaks reported: {leaked}"
+    not_removed = [(f.truth_file, b.frame, b.category) for f in report.files for b in f.pixels.boxes
+                   if b.is_phi and not b.removed]
+    assert not_removed == [], f"PHI boxes not counted as removed: {not_removed}"
+    assert totals["pixels"]["phi_recall"] == 1.0
+    assert totals["pixels"]["non_phi_kept_share"] == 1.0
+    for f in report.files:
+        if not f.truth["lossy"]:
+            assert f.integrity.bit_identical_outside_boxes, f"{f.truth_file}: pixels changed outside boxes"
+        else:
+            assert f.integrity.psnr_outside_boxes > 35, f"{f.truth_file}: PSNR {f.integrity.psnr_outside_boxes}"
+        assert f.integrity.transfer_syntax_kept and f.integrity.frames_kept, f.truth_file
+    assert report.consistency.consistent, json.dumps(report.consistency.to_json())
+    assert report.consistency.references_resolved == report.consistency.references > 0
+    assert totals["validity"]["checked"] == len(truths) and totals["validity"]["added_errors"] == 0
+    assert report.passed
+
+
+def test_one_box_and_one_header_value_left_are_exactly_what_is_reported(
+        tmp_path: Path, truths: dict[str, FileTruth]) -> None:
+    truth = truths[SINGLE_FRAME_LOSSLESS]
+    left_box = truth.phi_boxes[0]
+    left_key = (left_box.frame, left_box.plane, left_box.box.left, left_box.box.top)
+    hand_redact(truth, tmp_path / "out.dcm", leave_boxes=frozenset({left_key}),
+                leave_paths=frozenset({"00102154"}))
+    report = score_directories(CORPUS, tmp_path, run_ocr=False, run_dciodvfy=False, only=[truth.name])
+    (scored,) = report.files
+    leaks = [(i.element_path, i.category, i.at_path) for i in scored.header_leaks]
+    assert leaks == [("00102154", "PHONE", True)], f"header leaks: {leaks}"
+    kept = [(b.frame, b.plane, b.box[0], b.box[1]) for b in scored.pixels.boxes if b.is_phi and not b.removed]
+    assert kept == [left_key], f"boxes not removed: {kept}"
+    phi = report.totals["pixels"]
+    assert phi["phi_removed"] == phi["phi_boxes"] - 1
+    assert scored.integrity.bit_identical_outside_boxes
+
+
+# ---------------------------------------------------------------- header renderings
+
+def test_header_leaks_are_found_in_other_renderings_but_not_for_short_tokens(
+        tmp_path: Path, truths: dict[str, FileTruth]) -> None:
+    truth = truths[SINGLE_FRAME_LOSSLESS]
+    out = tmp_path / "out.dcm"
+    hand_redact(truth, out)
+    value = {item.element_path: item.value for item in truth.header_phi}
+    family, given = value["00100010"].split("^")[:2]
+    birth = value["00100030"]
+    patient_id = value["00100020"]
+    assert patient_id.startswith("00"), "the first patient's ID is zero-padded by construction"
+    ds = pydicom.dcmread(out)
+    ds.StudyComments = f"seen with {given.lower()} {family.title()}"             # parts reordered, case changed
+    ds.AdditionalPatientHistory = f"born {birth[6:8]}.{birth[4:6]}.{birth[:4]}"   # DD.MM.YYYY
+    ds.PatientComments = f"old id {patient_id.lstrip('0')}"                       # leading zeros dropped
+    ds.ImageComments = f"{truth['kind']} M {given[:1]}."                          # sex and an initial
+    ds.save_as(out)
+    report = score_directories(CORPUS, tmp_path, run_ocr=False, run_dciodvfy=False, only=[truth.name])
+    leaks = {i.element_path: set(i.elsewhere) for i in report.files[0].header_leaks}
+    assert "00324000" in leaks.get("00100010", set()), "reordered name not found"
+    assert "001021B0" in leaks.get("00100030", set()), "reformatted birth date not found"
+    assert "00104000" in leaks.get("00100020", set()), "ID without leading zeros not found"
+    short = [path for path, where in leaks.items() if "00204000" in where]
+    assert short == [], f"short tokens reported as leaks for {short}"
+    assert not any(i.at_path for i in report.files[0].header_leaks)
+
+
+# ---------------------------------------------------------------- matching, missing, consistency, validity
+
+def test_outputs_are_matched_by_content_after_renaming(tmp_path: Path, truths: dict[str, FileTruth]) -> None:
+    shuffled = tmp_path / "out"
+    mapping_rows = []
+    for number, (name, truth) in enumerate(sorted(truths.items(), reverse=True)):
+        target = shuffled / f"patient{number % 3}" / f"{hashlib.sha1(name.encode()).hexdigest()}.dcm"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(truth.path, target)
+        mapping_rows.append((name, str(target.relative_to(shuffled))))
+    report = score_directories(CORPUS, shuffled, run_ocr=False, run_dciodvfy=False)
+    for f in report.files:
+        matched = hashlib.sha256((shuffled / f.output_file).read_bytes()).hexdigest()
+        assert matched == truths[f.truth_file]["sha256"], f"{f.truth_file} matched to another file"
+    mapping = tmp_path / "mapping.csv"
+    with open(mapping, "w", newline="") as fh:
+        csv.writer(fh).writerows([("truth", "output"), *mapping_rows])
+    mapped = score_directories(CORPUS, shuffled, run_ocr=False, run_dciodvfy=False, mapping_csv=mapping)
+    assert {f.match_method for f in mapped.files} == {"mapping"}
+
+
+def test_missing_output_counts_against_every_figure(tmp_path: Path, redacted: Path) -> None:
+    _copy_subset(redacted, [f"redacted_{CT_SERIES[0]}"], tmp_path)
+    report = score_directories(CORPUS, tmp_path, run_ocr=False, run_dciodvfy=False, only=CT_SERIES[:2])
+    statuses = sorted(f.status for f in report.files)
+    assert statuses == ["matched", "missing"]
+    pixels = report.totals["pixels"]
+    assert 0 < pixels["phi_recall"] < 1 and pixels["non_phi_kept_share"] < 1
+    assert not report.passed
+
+
+def test_consistency_catches_a_split_series_and_a_broken_reference(tmp_path: Path, redacted: Path) -> None:
+    _copy_subset(redacted, [f"redacted_{n}" for n in CT_SERIES], tmp_path)
+    split = pydicom.dcmread(tmp_path / f"redacted_{CT_SERIES[2]}")
+    split.SeriesInstanceUID = _new_uid("another series")
+    split.save_as(tmp_path / f"redacted_{CT_SERIES[2]}")
+    broken = pydicom.dcmread(tmp_path / f"redacted_{CT_SERIES[1]}")
+    broken.ReferencedImageSequence[0].ReferencedSOPInstanceUID = _new_uid("nowhere")
+    broken.save_as(tmp_path / f"redacted_{CT_SERIES[1]}")
+    report = score_directories(CORPUS, tmp_path, run_ocr=False, run_dciodvfy=False, only=CT_SERIES)
+    checks = {c.name: c for c in report.consistency.checks}
+    assert checks["series_instance_uid"].split == 1
+    assert checks["study_instance_uid"].consistent and checks["patient_id"].consistent
+    assert (report.consistency.references, report.consistency.references_resolved) == (2, 1)
+    assert not report.consistency.consistent
+
+
+def test_validity_reports_added_errors_without_values(tmp_path: Path, redacted: Path) -> None:
+    name = f"redacted_{SINGLE_FRAME_LOSSLESS}"
+    _copy_subset(redacted, [name], tmp_path)
+    ds = pydicom.dcmread(tmp_path / name)
+    ds.PatientName = "X" * 80                      # PN longer than 64 characters
+    del ds.Modality                                # a Type 1 attribute
+    ds.save_as(tmp_path / name)
+    report = score_directories(CORPUS, tmp_path, run_ocr=False, run_dciodvfy=True, only=[SINGLE_FRAME_LOSSLESS])
+    validity = report.files[0].validity
+    assert validity.ran and validity.added_errors >= 2
+    assert any("Modality" in kind for kind in validity.added_kinds)
+    assert not any("XXXX" in kind for kind in validity.added_kinds), "a value was kept in an error kind"
+
+
+# ---------------------------------------------------------------- the OCR pass and the removal rule
+
+def test_ocr_pass_reads_untouched_phi_and_nothing_once_redacted(tmp_path: Path, redacted: Path) -> None:
+    names = [SINGLE_FRAME_LOSSLESS, "007_US_jpeg_baseline.dcm"]
+    untouched = score_directories(CORPUS, CORPUS, run_ocr=True, run_dciodvfy=False, only=names).totals["pixels"]
+    assert untouched["phi_boxes_ocr_checked"] == untouched["phi_boxes"] > 0
+    share = untouched["phi_still_read_by_ocr"] / untouched["phi_boxes_ocr_checked"]
+    assert share >= 0.5, f"OCR read only {share:.0%} of untouched PHI boxes"
+    _copy_subset(redacted, [f"redacted_{n}" for n in names], tmp_path)
+    cleaned = score_directories(CORPUS, tmp_path, run_ocr=True, run_dciodvfy=False, only=names).totals["pixels"]
+    assert cleaned["phi_still_read_by_ocr"] == 0 and cleaned["phi_recall"] == 1.0
+
+
+def test_removal_rule_thresholds() -> None:
+    assert is_phi_removed(BoxMeasure(0.95, 1.0), ocr_reads=True)
+    assert is_phi_removed(BoxMeasure(0.70, 0.7), ocr_reads=False)
+    assert not is_phi_removed(BoxMeasure(0.70, 0.7), ocr_reads=True)
+    assert not is_phi_removed(BoxMeasure(0.70, 0.7), ocr_reads=None)     # OCR not run: no benefit of doubt
+    assert not is_phi_removed(BoxMeasure(0.40, 0.4), ocr_reads=False)
+
+
+def test_coverage_counts_paint_not_blur_and_not_codec_noise() -> None:
+    rng = np.random.default_rng(0)
+    before = rng.integers(0, 30, (20, 60)).astype(np.int32)               # dark noisy background
+    before[6:14, 5:55:3] = 255                                            # bright strokes
+    painted = np.zeros_like(before)
+    assert measure_box(before, painted, 0.0).coverage == 1.0              # black paint over black-ish
+    half = before.copy()
+    half[:, :30] = 0
+    assert 0.4 < measure_box(before, half, 0.0).coverage < 0.6
+    blurred = (before + np.roll(before, 1, axis=1) + np.roll(before, 1, axis=0)) // 3
+    assert measure_box(before, blurred, 0.0).coverage < 0.5
+    noisy = before + rng.integers(-2, 3, before.shape)
+    assert measure_box(before, noisy, 2.0, lossy=True).coverage == 0.0
+
+
+def _presidio_boxes() -> dict[str, list[tuple[Box, str]]]:
+    """Presidio's ground truth boxes are in a 25 px padded frame: shift them back."""
+    truth = json.loads((PRESIDIO / "ground_truth.json").read_text())
+    sources = {"2_ORIGINAL.dcm": "sample_data/2_ORIGINAL.dcm", "0_ORIGINAL_compressed.dcm": "sample_data/0_ORIGINAL.dcm"}
+    return {name: [(Box(max(0, b["left"] - 25), max(0, b["top"] - 25), b["width"], b["height"]), b["label"])
+                   for b in truth[key]] for name, key in sources.items()}
+
+
+@pytest.mark.skipif(not PRESIDIO.exists(), reason="shared reference samples not mounted")
+def test_ocr_and_coverage_on_real_burned_in_phi() -> None:
+    """Real images (TCIA pseudo-PHI via Presidio): the OCR reads their burned-in PHI, and after the
+    boxes are painted it reads none of it and coverage is complete."""
+    for name, boxes in _presidio_boxes().items():
+        pixels = pydicom.dcmread(PRESIDIO / name).pixel_array
+        painted = pixels.copy()
+        for box, _ in boxes:
+            painted[box.top:box.bottom, box.left:box.right] = pixels.min()
+        for image, expect_read in ((pixels, True), (painted, False)):
+            requests = [OcrRequest(i, image[r.top:r.bottom, r.left:r.right].copy(), text, box.height)
+                        for i, (box, text) in enumerate(boxes)
+                        for r in [box.padded(max(3, box.height // 3), *image.shape)]]
+            reads = read_boxes(requests)
+            read_count = sum(reads.values())
+            if expect_read:
+                assert read_count >= len(boxes) - 1, f"{name}: OCR read {read_count} of {len(boxes)} real PHI boxes"
+            else:
+                assert read_count == 0, f"{name}: OCR still reads {read_count} painted boxes"
+        coverages = [measure_box(pixels[b.top:b.bottom, b.left:b.right], painted[b.top:b.bottom, b.left:b.right], 0.0)
+                     .coverage for b, _ in boxes]
+        assert min(coverages) == 1.0
+
+
+# ---------------------------------------------------------------- report and CLI
+
+def test_report_never_contains_phi_values(truths: dict[str, FileTruth]) -> None:
+    report = score_directories(CORPUS, CORPUS, run_ocr=False, run_dciodvfy=False)
+    rendered = report.to_json() + report.to_table()
+    values = {item.value for t in truths.values() for item in t.header_phi if len(item.value) >= 6}
+    values |= {b.text for t in truths.values() for b in t.phi_boxes if len(b.text) >= 6}
+    found = sum(1 for value in values if value in rendered)
+    assert found == 0, f"{found} PHI values appear in the report"
+
+
+def test_cli_exit_codes_and_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = score_main(["--truth", str(CORPUS), "--deidentified", str(CORPUS), "--no-ocr", "--no-dciodvfy", "--json"])
+    assert code == 1
+    parsed = json.loads(capsys.readouterr().out)
+    assert parsed["passed"] is False and parsed["totals"]["header"]["leaked"] > 0
+    assert score_main(["--truth", str(tmp_path / "absent"), "--deidentified", str(CORPUS)]) == 2
+    assert score_main(["--truth", str(CORPUS)]) == 2

@@ -1,0 +1,169 @@
+"""Pixel leakage, over-redaction and image integrity for one matched file.
+
+Input and output frames are decoded in step, one pair at a time (a 500 MB cine never sits in
+memory). Per frame: the truth boxes of that frame are measured (coverage, changed share), the area
+away from all text (boxes grown by INTEGRITY_MARGIN) is compared for integrity, and PHI boxes are
+cut out for the OCR pass, which runs once per file at the end. Overlay-plane text is measured on
+the overlay bitmaps the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pydicom.uid as uid
+from pydicom.dataset import Dataset
+
+from transforms import transfer_syntax
+from transforms.dicom_io import read_header
+from transforms.scoring.coverage import (BoxMeasure, crop, is_destroyed, is_phi_removed, lossy_tolerance,
+                                         measure_box, text_mask)
+from transforms.scoring.frames import PixelGeometry, PixelReadError, geometry_of, iter_frames, overlay_plane
+from transforms.scoring.ocr import OcrRequest, read_boxes
+from transforms.synth.truth import FileTruth, TextTruth
+
+
+@dataclass
+class BoxResult:
+    frame: int
+    plane: str
+    category: str
+    is_phi: bool
+    box: tuple[int, int, int, int]
+    coverage: float
+    changed: float
+    ocr_reads: bool | None = None
+
+    @property
+    def removed(self) -> bool:
+        return is_phi_removed(BoxMeasure(self.coverage, self.changed), self.ocr_reads)
+
+    @property
+    def destroyed(self) -> bool:
+        return is_destroyed(BoxMeasure(self.coverage, self.changed))
+
+    def to_json(self) -> dict:
+        verdict = {"removed": self.removed} if self.is_phi else {"destroyed": self.destroyed}
+        return {"frame": self.frame, "plane": self.plane, "category": self.category, "is_phi": self.is_phi,
+                "box": dict(zip(("left", "top", "width", "height"), self.box)),
+                "coverage": round(self.coverage, 4), "changed": round(self.changed, 4),
+                "ocr_reads": self.ocr_reads, **verdict}
+
+
+@dataclass
+class PixelResult:
+    boxes: list[BoxResult] = field(default_factory=list)
+    scorable: bool = True
+    reason: str | None = None
+    non_text_pixels: int = 0
+    non_text_changed: int = 0          # beyond the lossy tolerance (exact for lossless outputs)
+    outside_changed_exact: int = 0     # any change at all, away from text
+    squared_error: float = 0.0
+    peak: float = 255.0
+    ocr_ran: bool = False
+
+    @property
+    def psnr_outside(self) -> float | None:
+        if not self.scorable or self.non_text_pixels == 0:
+            return None
+        mse = self.squared_error / self.non_text_pixels
+        return math.inf if mse == 0 else 10.0 * math.log10(self.peak ** 2 / mse)
+
+
+def _same_raster(truth: FileTruth, out: PixelGeometry) -> bool:
+    return (out.rows, out.columns, out.frames, out.samples_per_pixel) == (
+        truth["rows"], truth["columns"], truth["frames"], truth["samples_per_pixel"])
+
+
+def _unscored(truth: FileTruth, reason: str) -> PixelResult:
+    """Pixels that cannot be compared: PHI boxes count as not removed, non-PHI as destroyed."""
+    boxes = [BoxResult(t.frame, t.plane, t.category, t.is_phi, _tuple(t), 0.0 if t.is_phi else 1.0,
+                       0.0 if t.is_phi else 1.0) for t in truth.burned_in_text]
+    return PixelResult(boxes=boxes, scorable=False, reason=reason)
+
+
+def _tuple(t: TextTruth) -> tuple[int, int, int, int]:
+    return (t.box.left, t.box.top, t.box.width, t.box.height)
+
+
+def score_pixels(truth: FileTruth, out_path: Path, out_ds: Dataset, run_ocr: bool) -> PixelResult:
+    out_geometry = geometry_of(out_ds)
+    if not _same_raster(truth, out_geometry):
+        return _unscored(truth, "geometry_changed")
+    in_geometry = PixelGeometry(truth["rows"], truth["columns"], truth["frames"], truth["samples_per_pixel"],
+                                truth["bits_stored"], truth["sop_class_uid"], truth["transfer_syntax_uid"])
+    result = PixelResult(peak=float(2 ** min(16, truth["bits_stored"]) - 1))
+    out_lossy = transfer_syntax.is_lossy(uid.UID(out_geometry.transfer_syntax_uid) if out_geometry.transfer_syntax_uid
+                                         else None, out_ds)
+    by_frame: dict[int, list[TextTruth]] = {}
+    for t in truth.burned_in_text:
+        if t.plane == "pixel":
+            by_frame.setdefault(t.frame, []).append(t)
+    requests: list[OcrRequest] = []
+    try:
+        pairs = zip(iter_frames(truth.path, in_geometry), iter_frames(out_path, out_geometry))
+        for index, (before, after) in enumerate(pairs):
+            _score_frame(result, index, before, after, by_frame.get(index, []), out_lossy, requests)
+    except PixelReadError as exc:
+        return _unscored(truth, exc.reason)
+    _score_overlays(result, truth, out_ds, requests)
+    if run_ocr and requests:
+        try:
+            reads = read_boxes(requests)
+        except (OSError, subprocess.SubprocessError):
+            return result                  # OCR broke: boxes keep ocr_reads None (no benefit of doubt)
+        for request in requests:
+            result.boxes[request.key].ocr_reads = reads[request.key]
+        result.ocr_ran = True
+    return result
+
+
+def _score_frame(result: PixelResult, index: int, before: np.ndarray, after: np.ndarray,
+                 texts: list[TextTruth], out_lossy: bool, requests: list[OcrRequest]) -> None:
+    rows, columns = before.shape[:2]
+    outside = ~text_mask((rows, columns), [t.box for t in texts])
+    tolerance = lossy_tolerance(before, after, outside) if out_lossy else 0.0
+    diff = np.abs(after.astype(np.int64) - before.astype(np.int64))
+    if diff.ndim == 3:
+        squared = (diff.astype(np.float64) ** 2).mean(axis=-1)
+        diff = diff.max(axis=-1)
+    else:
+        squared = diff.astype(np.float64) ** 2
+    result.non_text_pixels += int(outside.sum())
+    result.non_text_changed += int((diff[outside] > tolerance).sum())
+    result.outside_changed_exact += int((diff[outside] > 0).sum())
+    result.squared_error += float(squared[outside].sum())
+    for t in texts:
+        measure = measure_box(crop(before, t.box), crop(after, t.box), tolerance, lossy=out_lossy)
+        result.boxes.append(BoxResult(index, t.plane, t.category, t.is_phi, _tuple(t), measure.coverage,
+                                      measure.changed))
+        if t.is_phi:
+            margin = max(3, t.box.height // 3)
+            region = t.box.padded(margin, rows, columns)
+            requests.append(OcrRequest(len(result.boxes) - 1, crop(after, region).copy(), t.text, t.box.height))
+
+
+def _score_overlays(result: PixelResult, truth: FileTruth, out_ds: Dataset, requests: list[OcrRequest]) -> None:
+    """Overlay text: an overlay removed from the output counts as fully covered."""
+    items = [t for t in truth.burned_in_text if t.overlay_group is not None]
+    if not items:
+        return
+    in_ds = read_header(truth.path)
+    for t in items:
+        before = overlay_plane(in_ds, t.overlay_group)
+        after = overlay_plane(out_ds, t.overlay_group)
+        if before is None:
+            continue
+        if after is None or after.shape != before.shape:
+            measure = BoxMeasure(1.0, 1.0)
+        else:
+            measure = measure_box(crop(before, t.box), crop(after, t.box), 0.0)
+        result.boxes.append(BoxResult(t.frame, t.plane, t.category, t.is_phi, _tuple(t), measure.coverage,
+                                      measure.changed))
+        if t.is_phi and after is not None and after.shape == before.shape:
+            region = t.box.padded(max(3, t.box.height // 3), *after.shape)
+            requests.append(OcrRequest(len(result.boxes) - 1, crop(after, region) * 255, t.text, t.box.height))

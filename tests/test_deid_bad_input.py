@@ -47,3 +47,20 @@ def test_a_file_without_any_identifier_to_key_the_patient_is_quarantined():
     with pytest.raises(DeidError) as caught:
         deidentify_dataset(ds, DeidOptions(), TEST_KEYRING)
     assert caught.value.reason == "no_patient_key"
+
+
+@pytest.mark.parametrize("value, reason", [
+    (b"\xfe\xff\x00\xe0\x64\x00\x00\x00" + b"\x08\x00\x18\x00UI\x04\x001.2\x00", "item_overruns_sequence"),
+    (b"\xfe\xff\x00\xe0\x0c\x00\x00\x00" + b"\x08\x00\x18\x00UI\x40\x001.2.", "element_overruns_item"),
+    (b"\x01\x02\x03\x04\x05\x06\x07\x08", "not_an_item"),
+    (b"\xfe\xff\x00\xe0\x0a\x00\x00\x00" + b"\x08\x00\x18\x00U\x01\x02\x001.", "bad_vr"),
+])
+def test_a_malformed_sequence_is_quarantined(value, reason):
+    """pydicom reads these without complaint (it truncates); we cannot examine them, so they stop here."""
+    ds = read(pydicom_file("CT_small.dcm"))
+    tag = Tag(0x00081140)                                        # Referenced Image Sequence
+    ds._dict[tag] = RawDataElement(tag, "SQ", len(value), value, 0, False, True)
+    with pytest.raises(DeidError) as caught:
+        deidentify_dataset(ds, DeidOptions(), TEST_KEYRING)
+    assert (caught.value.reason, caught.value.cause) == ("malformed_sequence", reason)
+    assert caught.value.where.startswith("00081140")

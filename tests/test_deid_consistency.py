@@ -119,3 +119,19 @@ def test_uids_are_valid_2_25_uids():
     uid = new_uid(TEST_KEYRING, "1.2.3.4")
     assert uid.startswith("2.25.") and len(uid) <= 64 and not uid[5:].startswith("0")
     assert uid == new_uid(TEST_KEYRING, "1.2.3.4\x00")                # padding is not part of the UID
+
+
+def test_a_non_ascii_patient_id_is_keyed_on_its_text_not_its_bytes(tmp_path):
+    """The same patient ID written in two character sets gives one pseudonym."""
+    utf8 = read(pydicom_file("CT_small.dcm"))
+    utf8.SpecificCharacterSet = "ISO_IR 192"
+    utf8.PatientID = "Jérôme-42"
+    latin1 = read(pydicom_file("CT_small.dcm"))
+    latin1.SpecificCharacterSet = "ISO_IR 100"
+    latin1.PatientID = "Jérôme-42"
+    pseudonyms = set()
+    for index, ds in enumerate((utf8, latin1)):
+        path = tmp_path / f"{index}.dcm"
+        ds.save_as(path)
+        pseudonyms.add(deidentify_dataset(read(path), SHIFT, TEST_KEYRING).patient_pseudonym)
+    assert pseudonyms == {patient_pseudonym(TEST_KEYRING, "Jérôme-42")}

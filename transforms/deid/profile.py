@@ -100,6 +100,7 @@ class ActionTable:
     curve: Rule
     overlay: Rule
     private: Rule
+    memo: dict = field(default_factory=dict, compare=False, repr=False)   # rules.rule_for's cache
 
 
 # Tags whose Z/D the issue asks to replace with keyed pseudonyms (consistent across files/batches).

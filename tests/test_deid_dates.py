@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from transforms.deid.dates import (DATE_PLACEHOLDER, UnshiftableDate, redact_dates_in_text, shift_da,
-                                   shift_dates_in_text, shift_dt)
+from transforms.deid.dates import (DATE_PLACEHOLDER, Shift, UnshiftableDate, paired_time_tags,
+                                   redact_dates_in_text, shift_da, shift_dates_in_text, shift_dt, shift_tm)
 
 
 @pytest.mark.parametrize("value, days, expected", [
@@ -17,9 +17,28 @@ def test_shift_da(value, days, expected):
 
 @pytest.mark.parametrize("value, days, expected", [
     ("20010213184746", -1, "20010212184746"), ("20010213184746.123456+0100", -31, "20010113184746.123456+0100"),
-    ("2001", -100, "2000"), ("200103", -1, "200102"), ("20010101", -1, "20001231")])
+    ("2001", -100, "2000"), ("200103", -1, "200102"), ("20010101", -1, "20001231"),
+    ("2001010123", Shift(-1, 3600), "2001010100"), ("20010101230000.5", Shift(0, 3600), "20010102000000.5")])
 def test_shift_dt_keeps_precision_time_and_offset(value, days, expected):
     assert shift_dt(value, days) == expected
+
+
+@pytest.mark.parametrize("value, seconds, expected", [
+    ("101530", 3600, "111530"), ("223000.123", 7000, "002640.123"), ("10", 3600, "11"), ("1015", 3700, "1116"),
+    ("", 3600, ""), ("10:15:30", 60, "101630")])
+def test_shift_tm_moves_times_of_day_modulo_24h(value, seconds, expected):
+    assert shift_tm(value, seconds) == expected
+
+
+def test_a_date_and_its_time_move_like_one_instant():
+    shift = Shift(days=-10, seconds=7000)
+    assert shift_da("20010213", shift, paired_time="230000") == "20010204"      # 23:00 + 1h56 -> next day
+    assert shift_tm("230000", shift.seconds) == "005640"
+    assert shift_dt("20010213230000", shift) == "20010204005640"
+    assert shift_da("20010213", shift, paired_time="100000") == "20010203"
+    assert shift_da("20010213", shift) == "20010203"                             # no time: whole days
+    assert shift_dt("20010213", shift) == "20010203"
+    assert paired_time_tags()[0x00080020] == 0x00080030                           # StudyDate -> StudyTime
 
 
 @pytest.mark.parametrize("value", ["2001023", "20011301", "notadate", "00000000"])

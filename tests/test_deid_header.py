@@ -122,16 +122,19 @@ def test_output_rereads_with_the_same_transfer_syntax_and_pixels(name):
     assert output.Rows == original.Rows and output.Columns == original.Columns
 
 
-def test_dates_are_shifted_consistently_when_asked():
-    from transforms.deid.dates import shift_da
+def test_dates_and_times_are_shifted_consistently_when_asked():
+    from datetime import datetime, timedelta
 
     options = DeidOptions(dates="shift")
     original = read(pydicom_file("CT_small.dcm"))
     _, result, output = _deidentify(pydicom_file("CT_small.dcm"), options)
-    assert result.date_shift_days is not None and -365 <= result.date_shift_days <= -1
-    for keyword in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate"):
-        assert getattr(output, keyword) == shift_da(getattr(original, keyword), result.date_shift_days)
-    assert output.StudyTime == original.StudyTime                      # whole-day shift: times kept
+    assert -365 <= result.date_shift_days <= -1 and 3600 <= result.time_shift_seconds < 7200
+    delta = timedelta(days=result.date_shift_days, seconds=result.time_shift_seconds)
+    for event in ("Study", "Series", "Acquisition", "Content"):
+        date, time = getattr(original, f"{event}Date"), getattr(original, f"{event}Time")
+        moved = datetime.strptime(date + time[:6], "%Y%m%d%H%M%S") + delta      # the same instant, moved
+        assert getattr(output, f"{event}Date") == moved.strftime("%Y%m%d")
+        assert getattr(output, f"{event}Time")[:6] == moved.strftime("%H%M%S")
     assert output.LongitudinalTemporalInformationModified == "MODIFIED"
 
 

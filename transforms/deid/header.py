@@ -24,12 +24,12 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
 
-from transforms.deid.dates import UnshiftableDate
+from transforms.deid.dates import Shift, UnshiftableDate
 from transforms.deid.errors import DeidError
 from transforms.deid.file_meta import ascii_of, rewrite_file_meta
 from transforms.deid.options import DeidOptions
 from transforms.deid.profile import action_table
-from transforms.deid.pseudonyms import clean_identifier, date_shift_days, patient_pseudonym
+from transforms.deid.pseudonyms import clean_identifier, date_shift_days, patient_pseudonym, time_shift_seconds
 from transforms.deid.record import apply_record
 from transforms.deid.run import PLAIN, Run, TextCleaner
 from transforms.deid.walk import walk_dataset
@@ -49,6 +49,7 @@ class DeidResult:
     patient_pseudonym: str
     patient_key_source: str            # which element keyed the patient (see docs/deid-profile.md)
     date_shift_days: int | None        # None unless dates="shift"
+    time_shift_seconds: int | None     # None unless dates="shift" (times of day move too)
     uid_map: dict[str, str]            # keyring.hexdigest("audit", original UID) -> new UID
     options: DeidOptions               # the options actually applied (clean_* need a text cleaner)
     method_codes: tuple[str, ...]      # CID 7050 code values written in the record
@@ -85,11 +86,13 @@ def deidentify_dataset(ds: Dataset, options: DeidOptions, keyring: Keyring | Non
         patient_key, source = patient_key_of(ds)
         run = Run(table=table, keyring=keyring, text_cleaner=text_cleaner,
                   patient_pseudonym=patient_pseudonym(keyring, patient_key),
-                  shift_days=date_shift_days(keyring, patient_key), audit_all=audit_all,
+                  shift=Shift(date_shift_days(keyring, patient_key), time_shift_seconds(keyring, patient_key)),
+                  audit_all=audit_all,
                   encoding=_encoding_of(ds))
         walk_dataset(run, ds, "", PLAIN)
         rewrite_file_meta(run, ds)
         codes = apply_record(ds, table.options, run.encoding)
+        shifting = table.options.dates == "shift"
     except DeidError:
         raise
     except UnshiftableDate as exc:
@@ -98,7 +101,8 @@ def deidentify_dataset(ds: Dataset, options: DeidOptions, keyring: Keyring | Non
         raise DeidError("deid_failed", cause=type(exc).__name__) from exc
     return DeidResult(dataset=ds, audit=run.audit, patient_pseudonym=run.patient_pseudonym,
                       patient_key_source=source,
-                      date_shift_days=run.shift_days if table.options.dates == "shift" else None,
+                      date_shift_days=run.shift.days if shifting else None,
+                      time_shift_seconds=run.shift.seconds if shifting else None,
                       uid_map=run.uid_map, options=table.options,
                       method_codes=tuple(code.value for code in codes))
 

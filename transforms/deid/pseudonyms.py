@@ -16,6 +16,7 @@ from transforms.keyring import Keyring
 
 UID_ROOT = "2.25."                  # ISO/IEC 9834-8: a UID made of a 128-bit integer, no registration
 SHIFT_MIN_DAYS, SHIFT_MAX_DAYS = 1, 365
+SHIFT_MIN_SECONDS, SHIFT_MAX_SECONDS = 3600, 7199      # times of day move by 1 to 2 hours
 
 
 @lru_cache(maxsize=64)
@@ -76,10 +77,20 @@ def code_pseudonym(keyring: Keyring, scheme: str, code: str, max_chars: int = 16
 
 
 def date_shift_days(keyring: Keyring, patient_key: str) -> int:
-    """A shift in whole days in [-365, -1], the same for every file of the patient in every batch.
+    """The day part of the patient's shift, in [-365, -1], the same in every file and batch.
 
-    Whole days keep weekdays-to-intervals arithmetic simple and leave times of day unchanged, so DA,
-    DT and TM stay mutually consistent. Never zero: an unshifted date would be a real date.
+    Never zero: an unshifted date would be a real date. The full shift of an instant is these days
+    plus `time_shift_seconds` (see dates.py for how DA, TM and DT each take it).
     """
     span = SHIFT_MAX_DAYS - SHIFT_MIN_DAYS + 1
     return -(SHIFT_MIN_DAYS + keyed_integer(keyring, "DateShift", patient_key, bits=64) % span)
+
+
+def time_shift_seconds(keyring: Keyring, patient_key: str) -> int:
+    """Seconds added to every time of day of the patient, in [3600, 7199].
+
+    At least an hour, so even an hour-precision TM changes; under two hours, so a time crosses
+    midnight (and its paired date moves one more day) only for events after 22:00.
+    """
+    span = SHIFT_MAX_SECONDS - SHIFT_MIN_SECONDS + 1
+    return SHIFT_MIN_SECONDS + keyed_integer(keyring, "TimeShift", patient_key, bits=64) % span

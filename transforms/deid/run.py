@@ -13,6 +13,7 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
 from pydicom.sequence import Sequence
 
+from transforms.deid.dates import Shift
 from transforms.deid.profile import ActionTable
 from transforms.deid.pseudonyms import audit_hash
 from transforms.keyring import Keyring
@@ -32,7 +33,7 @@ class Run:
     keyring: Keyring
     text_cleaner: TextCleaner | None
     patient_pseudonym: str
-    shift_days: int
+    shift: Shift
     audit_all: bool
     encoding: tuple[bool, bool] = (False, True)       # (implicit VR, little endian) of the dataset
     audit: list[dict[str, Any]] = field(default_factory=list)

@@ -9,7 +9,8 @@ from pydicom.multival import MultiValue
 from pydicom.uid import UID_dictionary
 
 from transforms.deid import keep_lists as keep
-from transforms.deid.dates import UnshiftableDate, redact_dates_in_text, shift_da, shift_dates_in_text, shift_dt
+from transforms.deid.dates import (Shift, UnshiftableDate, redact_dates_in_text, shift_da, shift_dates_in_text,
+                                   shift_dt, shift_tm)
 from transforms.deid.dummy_values import DUMMY_TEXT, MAX_CHARS, dummy_for
 from transforms.deid.encode import EMPTY_VALUE
 from transforms.deid.errors import DeidError
@@ -25,8 +26,11 @@ ASCII_VALUED = frozenset({Op.UID, Op.SHIFT})          # UI, DA, DT are ASCII wha
 FILLS_EMPTY = frozenset({Op.PSEUDO_PATIENT_ID, Op.PSEUDO_PATIENT_NAME})
 
 
-def new_value(run: Run, tag: int, vr: str, value: Any, op: Op, where: str, scheme: str = "") -> Any:
-    """The value replacing `value` (None for value-free rules); UNCHANGED when nothing is to change."""
+def new_value(run: Run, tag: int, vr: str, value: Any, op: Op, where: str, scheme: str = "",
+              paired_time: str | None = None) -> Any:
+    """The value replacing `value` (None for value-free rules); UNCHANGED when nothing is to change.
+
+    `paired_time`: for a DA, the TM of the same event as read (see dates.shift_da)."""
     if op is Op.EMPTY:
         return EMPTY_VALUE
     if op is Op.DUMMY:
@@ -36,7 +40,7 @@ def new_value(run: Run, tag: int, vr: str, value: Any, op: Op, where: str, schem
     if op is Op.UID:
         return map_values(value, lambda uid: mapped_uid(run, uid))
     if op is Op.SHIFT:
-        return _shifted(vr, value, run.shift_days, where)
+        return _shifted(vr, value, run.shift, where, paired_time)
     if op is Op.CLEAN_TEXT:
         return map_values(value, lambda text: _clean_text(run, text, vr))
     if op is Op.PSEUDO_ACCESSION:
@@ -79,16 +83,16 @@ def _dummy(vr: str, where: str) -> Any:
         raise DeidError("no_dummy_for_vr", where=where, cause=vr) from exc
 
 
-def _shifted(vr: str, value: Any, days: int, where: str) -> Any:
+def _shifted(vr: str, value: Any, shift: Shift, where: str, paired_time: str | None) -> Any:
     try:
         if vr == "DA":
-            return map_values(value, lambda item: shift_da(str(item), days))
+            return map_values(value, lambda item: shift_da(str(item), shift, paired_time))
+        if vr == "TM":
+            return map_values(value, lambda item: shift_tm(str(item), shift.seconds))
         if vr == "DT":
-            return map_values(value, lambda item: shift_dt(str(item), days))
+            return map_values(value, lambda item: shift_dt(str(item), shift))
     except UnshiftableDate as exc:
         raise DeidError("unshiftable_date", where=where, cause=str(exc)) from exc
-    if vr == "TM":
-        return UNCHANGED                                   # a whole-day shift leaves times of day alone
     raise DeidError("unshiftable_date", where=where, cause=f"vr_{vr}")
 
 
@@ -97,7 +101,7 @@ def _clean_text(run: Run, text: Any, vr: str) -> str:
     value = str(text)
     dates = run.table.options.dates
     if dates == "shift":
-        value = shift_dates_in_text(value, run.shift_days)
+        value = shift_dates_in_text(value, run.shift.days)
     elif dates == "remove":
         value = redact_dates_in_text(value)
     cleaned = run.text_cleaner(value) if run.text_cleaner is not None else DUMMY_TEXT

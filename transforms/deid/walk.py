@@ -19,6 +19,7 @@ from pydicom.filewriter import write_data_element
 from pydicom.values import convert_value
 
 from transforms.deid import keep_lists as keep
+from transforms.deid.dates import paired_time_tags
 from transforms.deid.encode import ascii_element
 from transforms.deid.errors import DeidError
 from transforms.deid.profile import Op, Rule
@@ -46,11 +47,23 @@ def walk_dataset(run: Run, ds: Dataset, prefix: str, context: str) -> None:
                 _remove(run, ds, tag_int, raw, prefix, run.table.private.action)
             continue
         vr = effective_vr(raw.VR, tag_int)
-        _apply(run, ds, tag_int, raw, vr, prefix, context, rule_for(run, tag_int, vr, context, scheme), scheme)
+        rule = rule_for(run, tag_int, vr, context, scheme)
+        paired = _paired_time(items, tag_int) if rule.op is Op.SHIFT and vr == "DA" else None
+        _apply(run, ds, tag_int, raw, vr, prefix, context, rule, scheme, paired)
+
+
+def _paired_time(items: list, tag: int) -> str | None:
+    """The TM of the same event as read (items are the dataset's elements before any change)."""
+    time_tag = paired_time_tags().get(tag)
+    if time_tag is None:
+        return None
+    raw = next((raw for item_tag, raw in items if item_tag == time_tag), None)
+    value = getattr(raw, "value", None)
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else (str(value) if value else None)
 
 
 def _apply(run: Run, ds: Dataset, tag: int, raw: Any, vr: str, prefix: str, context: str, rule: Rule,
-           scheme: str) -> None:
+           scheme: str, paired_time: str | None = None) -> None:
     op = rule.op
     if op is Op.KEEP:
         if run.audit_all:
@@ -61,7 +74,7 @@ def _apply(run: Run, ds: Dataset, tag: int, raw: Any, vr: str, prefix: str, cont
         _recurse(run, ds, tag, raw, prefix, RECURSIVE[op] or context)
     elif not _is_empty(raw) or op in FILLS_EMPTY:      # an empty value stays empty: nothing to replace
         vr, value = _vr_and_value(ds, tag, raw, vr, op, prefix)
-        replacement = new_value(run, tag, vr, value, op, path_of(prefix, tag), scheme)
+        replacement = new_value(run, tag, vr, value, op, path_of(prefix, tag), scheme, paired_time)
         if replacement is not UNCHANGED:
             original_hash = run.hash_value(raw, ds)
             ds._dict[tag] = ascii_element(tag, vr, replacement, run.encoding) or DataElement(tag, vr, replacement)
@@ -188,7 +201,8 @@ def _walk_item_bytes(run: Run, payload: bytes, codec: Codec, prefix: str, contex
             continue
         vr = effective_vr(element.vr, element.tag)
         rule = rule_for(run, element.tag, vr, context, scheme)
-        new = _apply_bytes(run, element, vr, rule, codec, prefix, context, encodings, scheme)
+        paired = _paired_time_bytes(elements, element.tag) if rule.op is Op.SHIFT and vr == "DA" else None
+        new = _apply_bytes(run, element, vr, rule, codec, prefix, context, encodings, scheme, paired)
         if new is None:
             out.append(element.raw)
         else:
@@ -197,8 +211,14 @@ def _walk_item_bytes(run: Run, payload: bytes, codec: Codec, prefix: str, contex
     return b"".join(out) if changed else None
 
 
+def _paired_time_bytes(elements: list[Element], tag: int) -> str | None:
+    time_tag = paired_time_tags().get(tag)
+    element = next((e for e in elements if e.tag == time_tag), None) if time_tag else None
+    return element.value.decode("ascii", "replace") if element is not None and element.value else None
+
+
 def _apply_bytes(run: Run, element: Element, vr: str, rule: Rule, codec: Codec, prefix: str, context: str,
-                 encodings: list[str], scheme: str) -> bytes | None:
+                 encodings: list[str], scheme: str, paired_time: str | None = None) -> bytes | None:
     """The element's new bytes (b"" when removed), or None when it stays as stored."""
     op = rule.op
     if op is Op.KEEP:
@@ -214,7 +234,7 @@ def _apply_bytes(run: Run, element: Element, vr: str, rule: Rule, codec: Codec, 
         return None                                    # an empty value stays empty: nothing to replace
     where = path_of(prefix, element.tag)
     value = None if op in VALUE_FREE else _decoded(element, vr, codec, op, encodings, where)
-    replacement = new_value(run, element.tag, vr, value, op, where, scheme)
+    replacement = new_value(run, element.tag, vr, value, op, where, scheme, paired_time)
     if replacement is UNCHANGED:
         return None
     run.record(prefix, element.tag, vr, rule.action, _hash_stored(run, element))

@@ -10,6 +10,7 @@ from pydicom.uid import generate_uid
 
 from tests.conftest import pydicom_file
 from tests.test_deid_support import OTHER_KEYRING, TEST_KEYRING, read, reread
+from transforms.keyring import Keyring
 from transforms.deid import DeidOptions, deidentify_dataset, write_dataset
 from transforms.deid.pseudonyms import (audit_hash, date_shift_days, keyed_digest, new_uid, patient_pseudonym)
 
@@ -108,10 +109,14 @@ def test_empty_patient_id_is_keyed_by_study_never_merged():
     assert out_a.PatientID == result_a.patient_pseudonym
 
 
-@pytest.mark.parametrize("value", ["MRN-1", "Ægir", "", "x" * 200])
+@pytest.mark.parametrize("value", ["MRN-1", "Ægir", "", "x" * 200, b"\x00\xff raw bytes"])
 def test_fast_hmac_equals_the_keyring(value):
-    for purpose in ("uid", "audit", "PatientID"):
-        assert keyed_digest(TEST_KEYRING, purpose, value) == TEST_KEYRING.digest(purpose, value)
+    long_key = Keyring(b"k" * 100)                                   # longer than a SHA-256 block
+    for keyring in (TEST_KEYRING, OTHER_KEYRING, long_key):
+        for purpose in ("uid", "audit", "PatientID"):
+            assert keyed_digest(keyring, purpose, value) == keyring.digest(purpose, value)
+    if isinstance(value, bytes):
+        return
     assert patient_pseudonym(TEST_KEYRING, value) == "P" + TEST_KEYRING.hexdigest("PatientID", value, 19).upper()
 
 

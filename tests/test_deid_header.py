@@ -168,3 +168,58 @@ def test_rendered_values_cover_nested_items():
     ds = phi_dataset()
     paths = [path for path, text in rendered_values(ds) if INJECTED_PHI["nested_name"] in text]
     assert paths and "[0]." in paths[0]
+
+
+@pytest.mark.parametrize("options, keyword", [
+    (DeidOptions(retain_uids=True), "StudyInstanceUID"),
+    (DeidOptions(retain_device_identity=True), "StationName"),
+    (DeidOptions(retain_institution_identity=True), "InstitutionName"),
+    (DeidOptions(retain_patient_characteristics=True), "PatientSex"),
+    (DeidOptions(dates="full"), "StudyDate"),
+])
+def test_each_retain_option_keeps_its_elements_and_is_recorded(options, keyword):
+    original = read(pydicom_file("rtplan.dcm" if keyword == "StationName" else "CT_small.dcm"))
+    path = pydicom_file("rtplan.dcm" if keyword == "StationName" else "CT_small.dcm")
+    _, result, output = _deidentify(path, options)
+    assert getattr(output, keyword) == getattr(original, keyword)
+    _, _, basic = _deidentify(path)
+    assert basic.get(keyword) != original.get(keyword)
+    assert len(result.method_codes) == 2
+
+
+def test_retain_safe_private_keeps_only_listed_numeric_private_elements(tmp_path):
+    ds = read(pydicom_file("CT_small.dcm"))
+    block = ds.private_block(0x0019, "SIEMENS MR HEADER", create=True)
+    block.add_new(0x0C, "IS", "1000")                                  # B_value: on the safe list
+    block.add_new(0x0E, "LO", "Zquivelda")                             # listed offset, but text: removed
+    block.add_new(0x08, "LO", "Zquivelda 2")                           # not on the list: removed
+    path = tmp_path / "siemens.dcm"
+    ds.save_as(path)
+    _, _, output = _deidentify(path, DeidOptions(retain_safe_private=True))
+    private = {int(e.tag): e.value for e in output if e.tag.is_private}
+    creator_tag = next(tag for tag, value in private.items() if value == "SIEMENS MR HEADER")
+    assert set(private) == {creator_tag, (creator_tag & 0xFFFF0000) | ((creator_tag & 0xFF) << 8) | 0x0C}
+    _, _, basic = _deidentify(path)
+    assert not [e for e in basic if e.tag.is_private]
+
+
+def test_clean_structured_content_cleans_sr_text_with_the_cleaner():
+    options = DeidOptions(clean_structured_content=True)
+    data, result = deidentify_file(pydicom_file("test-SR.dcm"), options, TEST_KEYRING, lambda text: "[cleaned]")
+    texts = [e.value for e in reread(data).iterall() if e.keyword == "TextValue"]
+    assert texts and set(texts) == {"[cleaned]"}
+    assert "113104" in result.method_codes
+    _, _, basic = _deidentify(pydicom_file("test-SR.dcm"))
+    assert {e.value for e in basic.iterall() if e.keyword == "TextValue"} == {"REDACTED"}
+
+
+def test_the_pixel_step_can_add_clean_pixel_data_to_the_record():
+    from transforms.deid.record import add_clean_pixel_data
+
+    result = deidentify_dataset(read(pydicom_file("CT_small.dcm")), DeidOptions(), TEST_KEYRING)
+    add_clean_pixel_data(result.dataset)
+    add_clean_pixel_data(result.dataset)                                # idempotent
+    output = reread(write_dataset(result.dataset))
+    codes = [item.CodeValue for item in output.DeidentificationMethodCodeSequence]
+    assert codes == ["113100", "113101"]
+    assert "Clean Pixel Data Option" in list(output.DeidentificationMethod)

@@ -9,7 +9,6 @@ own HMAC purpose, so a PatientID and an AccessionNumber that happen to be equal 
 from __future__ import annotations
 
 import hashlib
-import hmac
 from functools import lru_cache
 
 from transforms.keyring import Keyring
@@ -20,16 +19,31 @@ SHIFT_MIN_SECONDS, SHIFT_MAX_SECONDS = 3600, 7199      # times of day move by 1 
 
 
 @lru_cache(maxsize=64)
-def _prepared(secret: bytes, purpose: str) -> "hmac.HMAC":
-    return hmac.new(secret, purpose.encode() + b"\x00", hashlib.sha256)
+def _prepared(secret: bytes, purpose: str) -> tuple["hashlib._Hash", "hashlib._Hash"]:
+    """HMAC-SHA256's inner and outer hash states for this secret, with the purpose already fed in.
+
+    RFC 2104 spelled out: a header hashes ~50 values, and copying two prepared hashlib states is
+    about twice as fast as copying an hmac object. Tests check it equals `Keyring.digest`.
+    """
+    key = hashlib.sha256(secret).digest() if len(secret) > _BLOCK else secret
+    key = key.ljust(_BLOCK, b"\x00")
+    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+    inner.update(purpose.encode() + b"\x00")
+    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+    return inner, outer
+
+
+_BLOCK = 64                                              # SHA-256 block size
 
 
 def keyed_digest(keyring: Keyring, purpose: str, value: str | bytes) -> bytes:
-    """Exactly `keyring.digest(purpose, value)`, from a prepared HMAC state (several times faster on
-    the short values of a header, where building the HMAC dominates)."""
-    state = _prepared(keyring.secret, purpose).copy()
-    state.update(value.encode("utf-8") if isinstance(value, str) else value)
-    return state.digest()
+    """Exactly `keyring.digest(purpose, value)` (HMAC-SHA256 of purpose, NUL, value), faster."""
+    inner_state, outer_state = _prepared(keyring.secret, purpose)
+    inner = inner_state.copy()
+    inner.update(value.encode("utf-8") if isinstance(value, str) else value)
+    outer = outer_state.copy()
+    outer.update(inner.digest())
+    return outer.digest()
 
 
 def keyed_hexdigest(keyring: Keyring, purpose: str, value: str | bytes, length: int = 64) -> str:

@@ -21,6 +21,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels.utils import pack_bits
 from pydicom.uid import generate_uid
 
+from tests.conftest import PRESIDIO_SAMPLES
 from transforms.scoring import score_directories
 from transforms.scoring.cli import main as score_main
 from transforms.scoring.coverage import BoxMeasure, is_phi_removed, measure_box
@@ -31,7 +32,7 @@ from transforms.text_types import Box
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "data" / "corpus"
-PRESIDIO = Path("/work/shared/reference/dicom-samples/presidio")
+PRESIDIO = PRESIDIO_SAMPLES
 SINGLE_FRAME_LOSSLESS = "000_CT_explicit_le.dcm"
 CT_SERIES = ["000_CT_explicit_le.dcm", "001_CT_implicit_le.dcm", "002_CT_rle.dcm"]
 DATE_PLACEHOLDERS = {"DA": "19000101", "TM": "000000", "DT": "19000101000000"}
@@ -278,6 +279,20 @@ def test_validity_reports_added_errors_without_values(tmp_path: Path, redacted: 
     assert validity.ran and validity.added_errors >= 2
     assert any("Modality" in kind for kind in validity.added_kinds)
     assert not any("XXXX" in kind for kind in validity.added_kinds), "a value was kept in an error kind"
+
+
+def test_broken_outputs_are_reported_not_fatal(tmp_path: Path, redacted: Path) -> None:
+    """A truncated output and a stray non-DICOM file: the run finishes and says what it could not do."""
+    name = f"redacted_{SINGLE_FRAME_LOSSLESS}"
+    data = (redacted / name).read_bytes()
+    (tmp_path / name).write_bytes(data[: len(data) // 2])
+    (tmp_path / "notes.txt").write_text("not a DICOM file\n")
+    report = score_directories(CORPUS, tmp_path, run_ocr=True, run_dciodvfy=True, only=[SINGLE_FRAME_LOSSLESS])
+    (scored,) = report.files
+    assert scored.status == "matched" and not scored.pixels.scorable
+    assert scored.pixels.reason.startswith("pixel_decode_failed")
+    assert report.totals["pixels"]["phi_recall"] == 0.0 and not report.passed
+    assert report.skipped_outputs == ["notes.txt"]
 
 
 # ---------------------------------------------------------------- the OCR pass and the removal rule

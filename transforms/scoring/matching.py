@@ -58,7 +58,12 @@ def find_outputs(root: Path) -> tuple[list[OutputFile], list[str]]:
         if is_dicomdir(ds) or "Rows" not in ds:
             skipped.append(str(path.relative_to(root)))
             continue
-        outputs.append(OutputFile(path, geometry_of(ds)))
+        try:
+            geometry = geometry_of(ds)
+        except (TypeError, ValueError):                 # unparsable image attributes
+            skipped.append(str(path.relative_to(root)))
+            continue
+        outputs.append(OutputFile(path, geometry))
     return outputs, skipped
 
 

@@ -122,7 +122,7 @@ def main() -> None:
         "files": len(data),
         "files_skipped": len(blobs) - len(data),
         "corpus_files": sum(1 for name in files if not name.startswith(str(Path(pydicom.__file__).parent))),
-        "header_bytes_median": int(statistics.median(len(b) for b in data)) if data else 0,
+        "file_bytes_median": int(statistics.median(len(b) for b in data)) if data else 0,
         "repeats": args.repeats,
         "cores": 1,
         "files_per_s": {name: round(value, 1) for name, value in medians.items()},

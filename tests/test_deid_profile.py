@@ -149,3 +149,17 @@ def test_options_from_names_and_fingerprint():
         DeidOptions.from_names(["retain_everything"])
     with pytest.raises(UnknownOptionError):
         DeidOptions.from_names(["dates=full", "dates=shift"])
+
+
+def test_keep_lists_only_hold_unlisted_text_elements():
+    """An entry the table already lists, or whose VR cannot carry text, would be a dead or wrong entry."""
+    from transforms.deid import keep_lists
+
+    table = action_table(BASIC)
+    for tag in keep_lists.KEEP_TEXT_TAGS | set(keep_lists.REQUIRED_FREE_TEXT):
+        assert tag not in table.rules, f"{tag:08X} is in Table E.1-1"
+        assert dictionary_VR(tag) in keep_lists.TEXT_VRS, f"{tag:08X} is not a text VR"
+    for tag in keep_lists.DEFINITION_UID_TAGS:
+        assert tag not in table.rules and dictionary_VR(tag) == "UI"
+    for (creator, group, element), (vr, _) in keep_lists.SAFE_PRIVATE.items():
+        assert group & 1 and 0 <= element <= 0xFF and vr in keep_lists.SAFE_PRIVATE_STORED_VRS

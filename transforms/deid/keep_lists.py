@@ -58,8 +58,7 @@ KEEP_TEXT_CATEGORIES: Mapping[str, frozenset[int]] = MappingProxyType({
     "acquisition_technique": _tags(
         "ConvolutionKernel", "SequenceName", "PulseSequenceName", "ImagedNucleus", "TransmitCoilName",
         "ReceiveCoilName", "FilterType", "ContrastBolusRoute", "AcquisitionDeviceProcessingCode",
-        "ProcessingFunction", "PlateType", "FocalSpots", "Grid", "TransducerData",
-        "ReconstructionAlgorithm", "ScanningSequence"),
+        "ProcessingFunction", "PlateType", "TransducerData"),
     # How to display or interpret pixel values; fixed technical vocabularies.
     "pixel_interpretation": _tags(
         "RescaleType", "WindowCenterWidthExplanation", "LUTExplanation", "PositionReferenceIndicator",
@@ -76,7 +75,6 @@ KEEP_TEXT_TAGS: frozenset[int] = frozenset().union(*KEEP_TEXT_CATEGORIES.values(
 REQUIRED_FREE_TEXT: Mapping[int, str] = MappingProxyType({
     int(tag_for_keyword(keyword)): action for keyword, action in (
         ("ContentDescription", "Z"),      # Content Identification Macro, Type 2
-        ("ROIName", "Z"),                 # Structure Set ROI Sequence, Type 2
         ("SegmentLabel", "D"),            # Segment Description Macro, Type 1
         ("TextValue", "D"),               # SR TEXT content item, Type 1C
         ("UnformattedTextValue", "D"),    # Waveform annotation / GSPS text object, Type 1C

@@ -223,3 +223,20 @@ def test_the_pixel_step_can_add_clean_pixel_data_to_the_record():
     codes = [item.CodeValue for item in output.DeidentificationMethodCodeSequence]
     assert codes == ["113100", "113101"]
     assert "Clean Pixel Data Option" in list(output.DeidentificationMethod)
+
+
+def test_a_retained_code_sequence_keeps_its_local_codes(tmp_path):
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    ds = read(pydicom_file("CT_small.dcm"))
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "H042", "99SMALLBURY", "Smallbury General"
+    ds.InstitutionCodeSequence = Sequence([code])
+    path = tmp_path / "institution.dcm"
+    ds.save_as(path)
+    _, _, kept = _deidentify(path, DeidOptions(retain_institution_identity=True))
+    item = kept.InstitutionCodeSequence[0]
+    assert (item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning) == ("H042", "99SMALLBURY", "Smallbury General")
+    data, _, basic = _deidentify(path)
+    assert not leak_paths(["H042", "99SMALLBURY", "Smallbury General"], basic, data)

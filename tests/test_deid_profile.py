@@ -86,7 +86,7 @@ def test_each_option_changes_what_it_should(options, keyword, op):
 
 def test_retain_uids_keeps_reference_sequences_and_a_c_without_cleaner_falls_back():
     rule = action_table(DeidOptions(retain_uids=True)).rules[tag("ReferencedImageSequence")]
-    assert (rule.op, rule.action) == (Op.RECURSE, "K")
+    assert (rule.op, rule.action) == (Op.RECURSE_RETAIN, "K")
     rule = action_table(DeidOptions(dates="shift")).rules[tag("TimezoneOffsetFromUTC")]   # C on SH
     assert (rule.op, rule.decided_by) == (Op.REMOVE, "basicProfile")
 
@@ -127,7 +127,7 @@ def test_every_option_column_is_honoured_for_every_row(column):
             continue
         rule, vr = table.rules[row.tag], dictionary_VR(row.tag).split(" or ")[0]
         if row.columns[column] == "K":
-            assert rule.op in (Op.KEEP, Op.RECURSE) and rule.action == "K", f"{row.tag:08X} under {column}"
+            assert rule.op in (Op.KEEP, Op.RECURSE_RETAIN) and rule.action == "K", f"{row.tag:08X} under {column}"
         elif vr in cleanable:
             assert rule.op in (Op.SHIFT, Op.CLEAN_TEXT, Op.RECURSE_CLEAN), f"{row.tag:08X} under {column}"
         else:

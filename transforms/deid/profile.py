@@ -66,6 +66,7 @@ class Op(StrEnum):
     RECURSE = "recurse"                     # keep the sequence, walk its items in the same context
     RECURSE_DUMMY = "recurse_dummy"         # D on a sequence: items kept, unlisted text -> dummy
     RECURSE_CLEAN = "recurse_clean"         # C on a sequence: items kept, unlisted text cleaned
+    RECURSE_RETAIN = "recurse_retain"       # K by a retain option: the codes inside are kept as they are
     PSEUDO_PATIENT_ID = "pseudo_patient_id"
     PSEUDO_PATIENT_NAME = "pseudo_patient_name"
     PSEUDO_ACCESSION = "pseudo_accession"
@@ -218,7 +219,7 @@ def resolve_row(row: ProfileRow, vr: str, active: frozenset[str], options: DeidO
         return _basic_rule(row, vr)       # a C we cannot carry out: the Basic Profile applies
     keeping = [column for column, letter in chosen.items() if letter == "K"]
     if keeping:
-        return Rule(Op.RECURSE if vr == "SQ" else Op.KEEP, "K", keeping[0])
+        return Rule(Op.RECURSE_RETAIN if vr == "SQ" else Op.KEEP, "K", keeping[0])
     return _basic_rule(row, vr)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from transforms.deid import keep_lists as keep
 from transforms.deid.profile import CURVE_GROUPS, OVERLAY_GROUPS, Op, Rule
-from transforms.deid.run import CLEAN_CONTEXT, DUMMY_CONTEXT, PLAIN, Run
+from transforms.deid.run import CLEAN_CONTEXT, DUMMY_CONTEXT, PLAIN, RETAIN_CONTEXT, Run
 
 TRAILING_PADDING = 0xFFFCFFFC
 KEEP = Rule(Op.KEEP, "K", "keep_list")
@@ -44,7 +44,7 @@ def _decide(run: Run, tag: int, vr: str, context: str, scheme: str) -> Rule:
     if tag == TRAILING_PADDING:
         return PADDING
     if tag in keep.CODE_COMPONENT_TAGS:
-        return code_component_rule(run, scheme, tag)
+        return KEEP if context == RETAIN_CONTEXT else code_component_rule(run, scheme, tag)
     return run.table.rules.get(tag) or unlisted_rule(run, tag, vr, context)
 
 
@@ -90,7 +90,7 @@ def _required_text_rule(run: Run, action: str, context: str) -> Rule:
 
 def _context_text_rule(run: Run, vr: str, context: str) -> Rule:
     """Free text not in the table: removed, unless a D or C sequence asked for its items to be kept."""
-    if context == PLAIN:
+    if context == PLAIN or context == RETAIN_CONTEXT:
         return Rule(Op.REMOVE, "X:unlisted_text_vr", "unlisted")
     if vr == "PN":
         return Rule(Op.PSEUDO_PERSON, "D:unlisted_text_vr", "unlisted")

@@ -22,8 +22,9 @@ TextCleaner = Callable[[str], str]
 
 # The context a sequence gives its items: plain (the profile as is), dummy (a D sequence: free text
 # the table does not list becomes a dummy so the structure stays valid), clean (a C sequence: such
-# free text goes through the text cleaner).
-PLAIN, DUMMY_CONTEXT, CLEAN_CONTEXT = "plain", "dummy", "clean"
+# free text goes through the text cleaner), retain (a sequence a retain option keeps, e.g. Institution
+# Code Sequence: its coded entries are the retained information, kept even from local schemes).
+PLAIN, DUMMY_CONTEXT, CLEAN_CONTEXT, RETAIN_CONTEXT = "plain", "dummy", "clean", "retain"
 LONG_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"})
 
 

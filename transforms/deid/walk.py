@@ -26,11 +26,12 @@ from transforms.deid.profile import Op, Rule
 from transforms.deid.pseudonyms import audit_hash
 from transforms.deid.raw_items import IMPLICIT_LE, Codec, Element, MalformedItem, codec_for
 from transforms.deid.rules import rule_for, safe_private_tags
-from transforms.deid.run import CLEAN_CONTEXT, DUMMY_CONTEXT, Run, effective_vr, path_of
+from transforms.deid.run import CLEAN_CONTEXT, DUMMY_CONTEXT, RETAIN_CONTEXT, Run, effective_vr, path_of
 from transforms.deid.values import ASCII_VALUED, FILLS_EMPTY, UNCHANGED, VALUE_FREE, ascii_value, new_value
 
 CHARSET_TAG = 0x00080005
-RECURSIVE = {Op.RECURSE: None, Op.RECURSE_DUMMY: DUMMY_CONTEXT, Op.RECURSE_CLEAN: CLEAN_CONTEXT}
+RECURSIVE = {Op.RECURSE: None, Op.RECURSE_DUMMY: DUMMY_CONTEXT, Op.RECURSE_CLEAN: CLEAN_CONTEXT,
+             Op.RECURSE_RETAIN: RETAIN_CONTEXT}
 
 
 # --- pydicom datasets ---------------------------------------------------------------------------

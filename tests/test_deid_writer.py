@@ -33,8 +33,10 @@ def test_fast_writer_matches_pydicom_byte_for_byte(path):
         pytest.skip("not a file this check applies to")
     if syntax.is_deflated or (syntax.is_implicit_VR, syntax.is_little_endian) != tuple(ds.original_encoding):
         pytest.skip("written by pydicom itself (deflated, or re-encoded)")
-    ours = _body_with(_write_body, ds)
-    assert ours == _body_with(pydicom_write_dataset, ds)
+    ours, theirs = _body_with(_write_body, ds), _body_with(pydicom_write_dataset, ds)
+    first_difference = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+    same = ours == theirs                             # a bool, so a failure prints no file bytes
+    assert same, f"bytes differ from offset {first_difference} ({len(ours)} vs {len(theirs)})"
     assert len(reread(b"\0" * 128 + b"DICM" + _meta(ds) + ours)) == len(ds)
 
 

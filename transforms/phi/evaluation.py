@@ -1,0 +1,161 @@
+"""Recall and over-redaction of the recognizer on a corpus's *truth texts* (no OCR in the loop).
+
+Each truth item (one run: a label, a value, a marker) is cut into words with boxes in proportion to
+its characters; items on one text row close to each other form one line, as the text detector would
+return them. The recognizer sees the lines and the file's header dictionary. A PHI item counts as
+found when the PHI boxes cover at least `min_cover` of its box; a non-PHI item as kept when they cover
+at most `max_cover`. Counts only: nothing here returns or prints a truth text.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from transforms.dicom_io import read_header
+from transforms.phi.dictionary import PhiDictionary
+from transforms.phi.recognizer import PhiRecognizer
+from transforms.synth.truth import FileTruth, TextTruth
+from transforms.text_types import Box, OcrWord, TextLine
+
+LINE_GAP_HEIGHTS = 3.0      # items further apart than this × their height are separate detector lines
+
+
+@dataclass
+class CategoryCount:
+    total: int = 0
+    hit: int = 0           # PHI: found; non-PHI: kept
+
+    @property
+    def rate(self) -> float:
+        return self.hit / self.total if self.total else 1.0
+
+
+@dataclass
+class Evaluation:
+    phi: dict[str, CategoryCount] = field(default_factory=lambda: defaultdict(CategoryCount))
+    non_phi: dict[str, CategoryCount] = field(default_factory=lambda: defaultdict(CategoryCount))
+    lines: int = 0
+    seconds: float = 0.0
+
+    def overall(self, counts: dict[str, CategoryCount]) -> CategoryCount:
+        return CategoryCount(sum(c.total for c in counts.values()), sum(c.hit for c in counts.values()))
+
+    def table(self) -> str:
+        rows = [("kind", "category", "items", "ok", "rate")]
+        for kind, counts in (("PHI found", self.phi), ("non-PHI kept", self.non_phi)):
+            for category in sorted(counts):
+                c = counts[category]
+                rows.append((kind, category, str(c.total), str(c.hit), f"{c.rate:.2%}"))
+            total = self.overall(counts)
+            rows.append((kind, "ALL", str(total.total), str(total.hit), f"{total.rate:.2%}"))
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
+
+
+def item_words(item: TextTruth, line_index: int, first_word: int) -> list[OcrWord]:
+    """The words of one item, boxes cut in proportion to their characters."""
+    text, box = item.text, item.box
+    words, cursor = [], 0
+    for k, word in enumerate(text.split()):
+        start = text.index(word, cursor)
+        cursor = start + len(word)
+        left = box.left + round(box.width * start / len(text))
+        right = box.left + round(box.width * cursor / len(text))
+        words.append(OcrWord(word, 95.0, Box(left, box.top, max(right - left, 1), box.height), line_index,
+                             first_word + k))
+    return words
+
+
+def truth_lines(items: Sequence[TextTruth]) -> list[tuple[TextLine, list[TextTruth]]]:
+    """Items of one frame grouped into detector-like lines (same row, close together), in reading order."""
+    groups: list[list[TextTruth]] = []
+    for item in sorted(items, key=lambda t: (t.box.left, t.box.top)):
+        for group in groups:
+            if any(_same_row(other.box, item.box) and _gap(other.box, item.box) <= LINE_GAP_HEIGHTS * max(
+                    other.box.height, item.box.height) for other in group):
+                group.append(item)
+                break
+        else:
+            groups.append([item])
+    lines = []
+    for index, group in enumerate(groups):
+        group.sort(key=lambda t: t.box.left)
+        words: list[OcrWord] = []
+        for item in group:
+            words += item_words(item, index, len(words))
+        region = group[0].box
+        for item in group[1:]:
+            region = region.union(item.box)
+        lines.append((TextLine(region, tuple(words)), group))
+    return lines
+
+
+def _gap(a: Box, b: Box) -> int:
+    return max(a.left, b.left) - min(a.right, b.right)
+
+
+def _same_row(a: Box, b: Box) -> bool:
+    overlap = min(a.bottom, b.bottom) - max(a.top, b.top)
+    return overlap >= 0.5 * min(a.height, b.height)
+
+
+def evaluate_file(recognizer: PhiRecognizer, truth: FileTruth, result: Evaluation, min_cover: float = 0.9,
+                  max_cover: float = 0.1) -> None:
+    dictionary = PhiDictionary.from_dataset(read_header(truth.path))
+    by_frame: dict[tuple[int, str], list[TextTruth]] = defaultdict(list)
+    for item in truth.burned_in_text:
+        by_frame[(item.frame, item.plane)].append(item)
+    for items in by_frame.values():
+        lines = truth_lines(items)
+        result.lines += len(lines)
+        spans = recognizer.find_phi_in_lines([line for line, _ in lines], dictionary)
+        boxes = [box for span in spans for box in span.boxes]
+        for item in items:
+            cover = _covered_fraction(item.box, boxes)
+            counts = result.phi if item.is_phi else result.non_phi
+            counts[item.category].total += 1
+            counts[item.category].hit += int(cover >= min_cover if item.is_phi else cover <= max_cover)
+
+
+def _covered_fraction(target: Box, boxes: Iterable[Box]) -> float:
+    mask = np.zeros((max(target.height, 1), max(target.width, 1)), bool)
+    for box in boxes:
+        top, bottom = max(box.top, target.top), min(box.bottom, target.bottom)
+        left, right = max(box.left, target.left), min(box.right, target.right)
+        if top < bottom and left < right:
+            mask[top - target.top:bottom - target.top, left - target.left:right - target.left] = True
+    return float(mask.mean())
+
+
+def evaluate_corpus(recognizer: PhiRecognizer, truths: Iterable[FileTruth]) -> Evaluation:
+    import time
+
+    result = Evaluation()
+    started = time.perf_counter()
+    for truth in truths:
+        evaluate_file(recognizer, truth, result)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def missed_items(recognizer: PhiRecognizer, truth: FileTruth) -> list[tuple[str, bool, str]]:
+    """(category, is_phi, text) of the items judged wrongly in one file: a debugging aid for the
+    developer's own terminal, never for logs or test output (it returns identified text)."""
+    dictionary = PhiDictionary.from_dataset(read_header(truth.path))
+    wrong = []
+    by_frame: dict[tuple[int, str], list[TextTruth]] = defaultdict(list)
+    for item in truth.burned_in_text:
+        by_frame[(item.frame, item.plane)].append(item)
+    for items in by_frame.values():
+        lines = truth_lines(items)
+        spans = recognizer.find_phi_in_lines([line for line, _ in lines], dictionary)
+        boxes = [box for span in spans for box in span.boxes]
+        for item in items:
+            cover = _covered_fraction(item.box, boxes)
+            if (item.is_phi and cover < 0.9) or (not item.is_phi and cover > 0.1):
+                wrong.append((item.category, item.is_phi, item.text))
+    return wrong

@@ -1,0 +1,135 @@
+"""Metadata-assisted matching: the n-grams of each text against the file's dictionary, tolerant to
+OCR errors by a bounded edit distance.
+
+All n-gram keys of all lines of a frame go to one `rapidfuzz.process.cdist` call (C++, vectorised)
+against the dictionary's long keys; short keys (where one edit would turn "Li" into any two letters)
+must match exactly and are looked up in a hash map. No per-rendering Python loop and no regex.
+
+Allowed edits grow with the key: 0 up to 4 characters, 1 up to 8, 2 up to 15, 3 beyond (compared on
+OCR-folded keys, so O/0, l/1/I, S/5, B/8, Z/2 confusions cost nothing). A match that needs an extra
+edge token no better than without it is dropped, so "DOE JOHN Se" does not take "Se" along.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from transforms.phi.dictionary import PhiDictionary
+from transforms.phi.merge import Chunk
+from transforms.phi.normalize import Token, folded_key
+
+DEFAULT_EDIT_BOUNDS = ((4, 0), (8, 1), (15, 2))
+DEFAULT_LONG_EDITS = 3
+QUERY_BATCH = 4096
+
+
+@dataclass(frozen=True)
+class Query:
+    line: int
+    first: int           # token indices, inclusive
+    last: int
+    plain: str
+
+
+def allowed_edits(length: int, bounds: Sequence[tuple[int, int]] = DEFAULT_EDIT_BOUNDS,
+                  beyond: int = DEFAULT_LONG_EDITS) -> int:
+    for max_length, edits in bounds:
+        if length <= max_length:
+            return edits
+    return beyond
+
+
+def build_queries(token_lines: Sequence[Sequence[Token]], breaks: Sequence[frozenset[int]],
+                  dictionary: PhiDictionary, max_edits: int) -> list[Query]:
+    """Every run of up to max_tokens+1 adjacent tokens (within one field) whose key is not longer than
+    the longest entry plus the allowed edits."""
+    limit_tokens = dictionary.max_tokens + 1
+    limit_chars = dictionary.max_key_len + max_edits
+    queries = []
+    for line, tokens in enumerate(token_lines):
+        field_starts = breaks[line]
+        for first in range(len(tokens)):
+            key = ""
+            for last in range(first, min(first + limit_tokens, len(tokens))):
+                if last > first and tokens[last].start in field_starts:
+                    break
+                key += tokens[last].plain
+                if len(key) > limit_chars:
+                    break
+                queries.append(Query(line, first, last, key))
+    return queries
+
+
+def match_dictionary(token_lines: Sequence[Sequence[Token]], breaks: Sequence[frozenset[int]],
+                     dictionary: PhiDictionary, edit_bounds: Sequence[tuple[int, int]] = DEFAULT_EDIT_BOUNDS,
+                     long_edits: int = DEFAULT_LONG_EDITS) -> list[list[Chunk]]:
+    """Dictionary chunks per line."""
+    found: list[list[Chunk]] = [[] for _ in token_lines]
+    if dictionary.is_empty:
+        return found
+    queries = build_queries(token_lines, breaks, dictionary, long_edits)
+    hits = _exact_hits(queries, dictionary) + _fuzzy_hits(queries, dictionary, edit_bounds, long_edits)
+    for query, entry_index, distance in _without_superfluous_tokens(hits):
+        tokens = token_lines[query.line]
+        entry = dictionary.entries[entry_index]
+        score = 1.0 - distance / max(len(entry.plain), 1)
+        found[query.line].append(Chunk(tokens[query.first].start, tokens[query.last].end, entry.category,
+                                       "dictionary", round(score, 3)))
+    return found
+
+
+def _exact_hits(queries: list[Query], dictionary: PhiDictionary) -> list[tuple[Query, int, int]]:
+    return [(q, dictionary.exact[q.plain], 0) for q in queries if q.plain in dictionary.exact]
+
+
+@lru_cache(maxsize=16)
+def _fuzzy_choices(dictionary: PhiDictionary, edit_bounds: tuple[tuple[int, int], ...],
+                   long_edits: int) -> tuple[tuple[int, ...], list[str], np.ndarray]:
+    """(entry indices, folded keys, allowed edits) of the entries compared with a tolerance; built once
+    per dictionary, reused for every frame of the file."""
+    indices = tuple(i for i, e in enumerate(dictionary.entries)
+                    if allowed_edits(len(e.plain), edit_bounds, long_edits) > 0)
+    keys = [dictionary.entries[i].folded for i in indices]
+    allowed = np.array([allowed_edits(len(dictionary.entries[i].plain), edit_bounds, long_edits) for i in indices],
+                       dtype=np.int32)
+    return indices, keys, allowed
+
+
+def _fuzzy_hits(queries: list[Query], dictionary: PhiDictionary, edit_bounds: Sequence[tuple[int, int]],
+                long_edits: int) -> list[tuple[Query, int, int]]:
+    indices, choices, allowed = _fuzzy_choices(dictionary, tuple(edit_bounds), long_edits)
+    if not indices or not queries:
+        return []
+    cutoff = int(allowed.max())
+    hits = []
+    for offset in range(0, len(queries), QUERY_BATCH):
+        batch = queries[offset:offset + QUERY_BATCH]
+        distances = process.cdist([folded_key(q.plain) for q in batch], choices, scorer=Levenshtein.distance,
+                                  score_cutoff=cutoff, dtype=np.int32, workers=1)
+        rows, columns = np.nonzero(distances <= allowed[None, :])
+        for row, column in zip(rows.tolist(), columns.tolist()):
+            distance = int(distances[row, column])
+            if distance > 0 or batch[row].plain not in dictionary.exact:
+                hits.append((batch[row], indices[column], distance))
+    return hits
+
+
+def _without_superfluous_tokens(hits: list[tuple[Query, int, int]]) -> list[tuple[Query, int, int]]:
+    """Drop a hit if the same entry matches as well without its first or its last token."""
+    best: dict[tuple[int, int, int, int], int] = {}
+    for query, entry, distance in hits:
+        key = (query.line, query.first, query.last, entry)
+        best[key] = min(distance, best.get(key, distance))
+    kept = []
+    for query, entry, distance in hits:
+        shorter = [(query.line, query.first, query.last - 1, entry), (query.line, query.first + 1, query.last, entry)]
+        if query.last > query.first and any(best.get(key, distance + 1) <= distance for key in shorter):
+            continue
+        kept.append((query, entry, distance))
+    return kept

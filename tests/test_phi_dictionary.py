@@ -13,7 +13,7 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from tests.phi_helpers import flagged_parts, header_rows, is_fully_flagged, is_untouched
+from tests.test_phi_support import flagged_parts, header_rows, is_fully_flagged, is_untouched
 from transforms.phi import PhiDictionary
 from transforms.phi.sources import EXCLUDED, KEYWORD_CATEGORIES, VR_CATEGORIES
 
@@ -172,7 +172,7 @@ def test_every_profile_text_attribute_is_a_source_or_excluded_with_a_reason():
 
 
 def _chunks(text, dictionary):
-    from tests.phi_helpers import RECOGNIZER
+    from tests.test_phi_support import RECOGNIZER
 
     return RECOGNIZER.find_phi_in_text(text, dictionary)
 

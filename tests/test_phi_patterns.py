@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.phi_helpers import flagged_parts, is_fully_flagged, is_untouched
+from tests.test_phi_support import flagged_parts, is_fully_flagged, is_untouched
 from transforms.phi.patterns import PATTERNS
 
 DATE_FORMS = {

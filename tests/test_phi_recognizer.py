@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.phi_helpers import CHAR_WIDTH, HEIGHT, KEYRING, RECOGNIZER, header_rows, line_of
+from tests.test_phi_support import CHAR_WIDTH, HEIGHT, KEYRING, RECOGNIZER, header_rows, line_of
 from transforms.phi import PhiDictionary, PhiRecognizer, RecognizerError, RecognizerSettings
 from transforms.text_types import Box, OcrWord, TextLine
 

@@ -1,4 +1,4 @@
-"""Helpers of the PHI recognizer tests: lines with word boxes, and checks that never print PHI.
+"""Helpers of the PHI recognizer tests (no test here; the other test_phi_* modules import them): lines
 
 Assertions compare booleans or counts computed here, and parametrized cases are named by their form
 ("us", "eu_dots"), never by their value, so a failing test shows no PHI.

@@ -1,4 +1,5 @@
 """Helpers of the PHI recognizer tests (no test here; the other test_phi_* modules import them): lines
+with word boxes, and checks that never print PHI.
 
 Assertions compare booleans or counts computed here, and parametrized cases are named by their form
 ("us", "eu_dots"), never by their value, so a failing test shows no PHI.

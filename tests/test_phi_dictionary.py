@@ -193,3 +193,11 @@ def _dataset(charset: str, **values) -> Dataset:
     ds.save_as(buffer, enforce_file_format=True)
     buffer.seek(0)
     return pydicom.dcmread(buffer)
+
+
+def test_a_name_part_cut_by_ocr_is_flagged_next_to_the_name_only():
+    dictionary = PhiDictionary.from_header_elements(header_rows(PatientName=("PN", "Howell^Jonathan")))
+    beside = is_fully_flagged("HOWELL JONAT Se 2", "JONAT", dictionary)
+    counter_kept = is_untouched("HOWELL JONAT Se 2", "Se 2", dictionary)
+    alone_kept = is_untouched("Series JONAT", "JONAT", dictionary)
+    assert beside and counter_kept and alone_kept

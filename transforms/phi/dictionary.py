@@ -44,6 +44,7 @@ class PhiDictionary:
 
     entries: tuple[Entry, ...] = field(default=(), repr=False)                # identified: never printed
     exact: Mapping[str, int] = field(default_factory=dict, repr=False)       # plain key -> entry index
+    folded_digits: Mapping[str, int] = field(default_factory=dict, repr=False)   # folded key of digit entries
     max_tokens: int = 0
     max_key_len: int = 0
 
@@ -74,6 +75,7 @@ class PhiDictionary:
                 chosen[entry.plain] = entry
         entries = tuple(sorted(chosen.values(), key=lambda e: e.plain))
         return cls(entries=entries, exact={e.plain: i for i, e in enumerate(entries)},
+                   folded_digits={e.folded: i for i, e in enumerate(entries) if e.plain.isdigit()},
                    max_tokens=max((e.tokens for e in entries), default=0),
                    max_key_len=max((len(e.plain) for e in entries), default=0))
 

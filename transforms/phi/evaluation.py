@@ -9,9 +9,11 @@ at most `max_cover`. Counts only: nothing here returns or prints a truth text.
 
 from __future__ import annotations
 
+import random
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -56,8 +58,34 @@ class Evaluation:
         return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
 
 
-def item_words(item: TextTruth, line_index: int, first_word: int) -> list[OcrWord]:
-    """The words of one item, boxes cut in proportion to their characters."""
+OCR_CONFUSIONS = {"0": "O", "O": "0", "o": "0", "1": "l", "l": "1", "I": "1", "i": "l", "5": "S", "S": "5",
+                  "8": "B", "B": "8", "2": "Z", "Z": "2", "6": "b", "e": "c", "c": "e", "rn": "m", "m": "rn"}
+
+
+def ocr_noise(rate: float, seed: int) -> Callable[[str], str]:
+    """A deterministic perturbation like Tesseract's errors: per character, with probability `rate`, a
+    look-alike substitution (O/0, l/1, S/5, rn/m, ...) or, one time in four, a dropped character."""
+    rng = random.Random(seed)
+
+    def perturb(word: str) -> str:
+        out, index = [], 0
+        while index < len(word):
+            pair = word[index:index + 2]
+            if rng.random() >= rate:
+                out.append(word[index])
+            elif pair in OCR_CONFUSIONS and len(pair) == 2:
+                out.append(OCR_CONFUSIONS[pair])
+                index += 1
+            elif rng.random() < 0.75:
+                out.append(OCR_CONFUSIONS.get(word[index], word[index]))
+            index += 1
+        return "".join(out) or word
+    return perturb
+
+
+def item_words(item: TextTruth, line_index: int, first_word: int,
+               perturb: Callable[[str], str] | None = None) -> list[OcrWord]:
+    """The words of one item, boxes cut in proportion to their characters (text optionally perturbed)."""
     text, box = item.text, item.box
     words, cursor = [], 0
     for k, word in enumerate(text.split()):
@@ -65,12 +93,14 @@ def item_words(item: TextTruth, line_index: int, first_word: int) -> list[OcrWor
         cursor = start + len(word)
         left = box.left + round(box.width * start / len(text))
         right = box.left + round(box.width * cursor / len(text))
-        words.append(OcrWord(word, 95.0, Box(left, box.top, max(right - left, 1), box.height), line_index,
+        read = perturb(word) if perturb else word
+        words.append(OcrWord(read, 95.0, Box(left, box.top, max(right - left, 1), box.height), line_index,
                              first_word + k))
     return words
 
 
-def truth_lines(items: Sequence[TextTruth]) -> list[tuple[TextLine, list[TextTruth]]]:
+def truth_lines(items: Sequence[TextTruth], perturb: Callable[[str], str] | None = None
+                ) -> list[tuple[TextLine, list[TextTruth]]]:
     """Items of one frame grouped into detector-like lines (same row, close together), in reading order."""
     groups: list[list[TextTruth]] = []
     for item in sorted(items, key=lambda t: (t.box.left, t.box.top)):
@@ -86,7 +116,7 @@ def truth_lines(items: Sequence[TextTruth]) -> list[tuple[TextLine, list[TextTru
         group.sort(key=lambda t: t.box.left)
         words: list[OcrWord] = []
         for item in group:
-            words += item_words(item, index, len(words))
+            words += item_words(item, index, len(words), perturb)
         region = group[0].box
         for item in group[1:]:
             region = region.union(item.box)
@@ -104,13 +134,13 @@ def _same_row(a: Box, b: Box) -> bool:
 
 
 def evaluate_file(recognizer: PhiRecognizer, truth: FileTruth, result: Evaluation, min_cover: float = 0.9,
-                  max_cover: float = 0.1) -> None:
+                  max_cover: float = 0.1, perturb: Callable[[str], str] | None = None) -> None:
     dictionary = PhiDictionary.from_dataset(read_header(truth.path))
     by_frame: dict[tuple[int, str], list[TextTruth]] = defaultdict(list)
     for item in truth.burned_in_text:
         by_frame[(item.frame, item.plane)].append(item)
     for items in by_frame.values():
-        lines = truth_lines(items)
+        lines = truth_lines(items, perturb)
         result.lines += len(lines)
         spans = recognizer.find_phi_in_lines([line for line, _ in lines], dictionary)
         boxes = [box for span in spans for box in span.boxes]
@@ -131,13 +161,14 @@ def _covered_fraction(target: Box, boxes: Iterable[Box]) -> float:
     return float(mask.mean())
 
 
-def evaluate_corpus(recognizer: PhiRecognizer, truths: Iterable[FileTruth]) -> Evaluation:
-    import time
-
+def evaluate_corpus(recognizer: PhiRecognizer, truths: Iterable[FileTruth], noise: float = 0.0,
+                    seed: int = 0) -> Evaluation:
+    """Every file's truth texts (with simulated OCR errors at `noise` per character if > 0)."""
     result = Evaluation()
     started = time.perf_counter()
+    perturb = ocr_noise(noise, seed) if noise > 0 else None
     for truth in truths:
-        evaluate_file(recognizer, truth, result)
+        evaluate_file(recognizer, truth, result, perturb=perturb)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -159,3 +190,47 @@ def missed_items(recognizer: PhiRecognizer, truth: FileTruth) -> list[tuple[str,
             if (item.is_phi and cover < 0.9) or (not item.is_phi and cover > 0.1):
                 wrong.append((item.category, item.is_phi, item.text))
     return wrong
+
+
+@dataclass
+class OcrEvaluation:
+    """On real OCR of rendered frames: PHI items the OCR read (fuzzy ratio >= 80 with the truth) and how
+    many of those the recognizer flagged; non-PHI items and how many stayed unflagged."""
+
+    phi_read: dict[str, CategoryCount] = field(default_factory=lambda: defaultdict(CategoryCount))
+    phi_unread: int = 0
+    non_phi: dict[str, CategoryCount] = field(default_factory=lambda: defaultdict(CategoryCount))
+    frames: int = 0
+
+
+def evaluate_ocr_frame(recognizer: PhiRecognizer, truth: FileTruth, frame_index: int, result: OcrEvaluation,
+                       min_cover: float = 0.7, max_cover: float = 0.1) -> None:
+    """Decode one frame, find and read its text with the pixel path, recognise, compare with the truth."""
+    from rapidfuzz import fuzz
+
+    from transforms.pixels.analyze import find_text
+    from transforms.pixels.frames import FrameReader
+    from transforms.pixels.ocr import OcrCache
+
+    with FrameReader(str(truth.path)) as reader:
+        dictionary = PhiDictionary.from_dataset(reader.header)
+        found = find_text([(frame_index, reader.decode_frame(frame_index))], reader.info, reader.header,
+                          OcrCache())[0]
+    boxes = [box for span in recognizer.find_phi_in_lines(found.lines, dictionary) for box in span.boxes]
+    words = [word for line in found.lines for word in line.words]
+    result.frames += 1
+    for item in truth.burned_in_text:
+        if item.frame != frame_index or item.plane != "pixel":
+            continue
+        cover = _covered_fraction(item.box, boxes)
+        if not item.is_phi:
+            result.non_phi[item.category].total += 1
+            result.non_phi[item.category].hit += int(cover <= max_cover)
+            continue
+        read = " ".join(w.text for w in words if _covered_fraction(item.box, [w.box]) > 0.3
+                        or _covered_fraction(w.box, [item.box]) > 0.5)
+        if fuzz.ratio(read, item.text) < 80:
+            result.phi_unread += 1
+            continue
+        result.phi_read[item.category].total += 1
+        result.phi_read[item.category].hit += int(cover >= min_cover)

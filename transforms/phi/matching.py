@@ -75,17 +75,62 @@ def match_dictionary(token_lines: Sequence[Sequence[Token]], breaks: Sequence[fr
         return found
     queries = build_queries(token_lines, breaks, dictionary, long_edits)
     hits = _exact_hits(queries, dictionary) + _fuzzy_hits(queries, dictionary, edit_bounds, long_edits)
+    names: dict[int, list[tuple[int, int]]] = {}
     for query, entry_index, distance in _without_superfluous_tokens(hits):
         tokens = token_lines[query.line]
         entry = dictionary.entries[entry_index]
         score = 1.0 - distance / max(len(entry.plain), 1)
         found[query.line].append(Chunk(tokens[query.first].start, tokens[query.last].end, entry.category,
                                        "dictionary", round(score, 3)))
+        if entry.category == "NAME":
+            names.setdefault(query.line, []).append((query.first, query.last))
+    for line, matched in names.items():
+        found[line] += _cut_name_neighbours(token_lines[line], breaks[line], matched, dictionary)
     return found
 
 
+def _cut_name_neighbours(tokens: Sequence[Token], field_starts: frozenset[int],
+                         matched: list[tuple[int, int]], dictionary: PhiDictionary) -> list[Chunk]:
+    """A word beside a matched name that is the start or end of one of the header's name parts: OCR cut
+    it at the edge of its crop ("HOWELL JENNI"). Only next to a name, so "Jen" elsewhere is not touched."""
+    parts = _name_parts(dictionary)
+    chunks = []
+    for first, last in matched:
+        for index in (first - 1, last + 1):
+            if not 0 <= index < len(tokens) or tokens[max(index, first)].start in field_starts:
+                continue
+            piece = tokens[index].plain
+            if len(piece) >= 3 and not piece.isdigit() and _starts_or_ends_a_part(folded_key(piece), parts):
+                chunks.append(Chunk(tokens[index].start, tokens[index].end, "NAME", "dictionary", 0.6))
+    return chunks
+
+
+def _starts_or_ends_a_part(piece: str, parts: tuple[str, ...]) -> bool:
+    edits = 0 if len(piece) < 5 else 1
+    return any(len(part) > len(piece) and (Levenshtein.distance(piece, part[:len(piece)]) <= edits
+                                           or Levenshtein.distance(piece, part[-len(piece):]) <= edits)
+               for part in parts)
+
+
+@lru_cache(maxsize=16)
+def _name_parts(dictionary: PhiDictionary) -> tuple[str, ...]:
+    return tuple(e.folded for e in dictionary.entries if e.category == "NAME" and e.tokens == 1)
+
+
 def _exact_hits(queries: list[Query], dictionary: PhiDictionary) -> list[tuple[Query, int, int]]:
-    return [(q, dictionary.exact[q.plain], 0) for q in queries if q.plain in dictionary.exact]
+    """Equal keys; and digit entries equal up to OCR look-alikes ("l4:4O" is 14:40) when the text is
+    mostly digits itself, so that no word ("LOSS") stands in for a number."""
+    hits = []
+    for query in queries:
+        if query.plain in dictionary.exact:
+            hits.append((query, dictionary.exact[query.plain], 0))
+        elif _mostly_digits(query.plain) and (folded := folded_key(query.plain)) in dictionary.folded_digits:
+            hits.append((query, dictionary.folded_digits[folded], 0))
+    return hits
+
+
+def _mostly_digits(key: str) -> bool:
+    return sum(ch.isdigit() for ch in key) * 2 > len(key)
 
 
 @lru_cache(maxsize=16)

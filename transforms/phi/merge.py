@@ -5,7 +5,9 @@ Spark NLP's ChunkMerge is licensed only, so this is ours. Overlapping chunks (a 
 union is what matters. Its category and source are those of the most trusted member: dictionary
 (the header says so) over pattern over rule, then the higher score, then the longer chunk.
 Chunks that only touch stay separate (a name and the date beside it are two items).
-Label ranges ("Patient ID:") are subtracted last: a label is never PHI, whatever matched it.
+Label ranges ("Patient ID:") are taken out of pattern and rule chunks before the union: a label is
+not PHI. Dictionary chunks keep them: when the header value itself holds the word ("MRN-4240-4" read
+as "MRN - 4240-4"), it is part of the value, not a label.
 """
 
 from __future__ import annotations
@@ -34,15 +36,16 @@ class Chunk:
 
 
 def merge_chunks(chunks: Iterable[Chunk], keep: Sequence[tuple[int, int]] = ()) -> list[Chunk]:
-    """Union overlapping chunks, then remove the `keep` ranges (labels) from the result."""
+    """Remove the `keep` ranges (labels) from non-dictionary chunks, then union overlapping chunks."""
+    pieces = [piece for chunk in chunks
+              for piece in ([chunk] if chunk.source == "dictionary" else _subtract(chunk, keep))]
     merged: list[list[Chunk]] = []
-    for chunk in sorted((c for c in chunks if c.end > c.start), key=lambda c: (c.start, -c.end)):
+    for chunk in sorted((c for c in pieces if c.end > c.start), key=lambda c: (c.start, -c.end)):
         if merged and chunk.start < max(c.end for c in merged[-1]):
             merged[-1].append(chunk)
         else:
             merged.append([chunk])
-    result = [_combine(group) for group in merged]
-    return [piece for chunk in result for piece in _subtract(chunk, keep)]
+    return [_combine(group) for group in merged]
 
 
 def _combine(group: list[Chunk]) -> Chunk:

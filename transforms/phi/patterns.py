@@ -103,7 +103,7 @@ PATTERNS: tuple[PatternSpec, ...] = (
         "(?:\\(0[0-9]{1,5}\\) ?[0-9]{3,8}|0[0-9]{2,5}[ /-][0-9]{4,8}|[78] ?\\([0-9]{3}\\) ?[0-9]{3}-[0-9]{2}-[0-9]{2})"
         "(?:[ -][0-9]{1,5})?")),
     # Identifiers: long digit runs (with a short letter prefix or suffix), UIDs.
-    PatternSpec("id_prefixed", "ID", _bounded("(?i:mrn|pid|mr|pat|acc|id)[-#]?[0-9][0-9-]{2,}[0-9]"), score=0.8),
+    PatternSpec("id_prefixed", "ID", _bounded("(?:(?i:mrn|pid|pat|acc)[-#]?|(?i:mr|id)[-#])[0-9](?:[0-9-]{0,20}[0-9])?"), score=0.8),
     PatternSpec("uid", "UID", "(?<![0-9A-Za-z.])[0-2](?:\\.[0-9]+){4,}(?![0-9A-Za-z]|\\.[0-9])"),
     PatternSpec("id_long_number", "ID",
                 "(?<![0-9A-Za-z.,])(?:[A-Za-z]{1,4}[-#]?)?[0-9]{7,}(?:[A-Za-z]{1,3}[0-9]*)?"
@@ -111,7 +111,7 @@ PATTERNS: tuple[PatternSpec, ...] = (
     # Sex written as a bracketed code beside the name ("DOE^JOHN [M]"); OCR reads "]" as J, I, l, 1, |.
     PatternSpec("sex_bracketed", "SEX", "(?<![0-9A-Za-z])[\\[(] ?[MFOUmfou] ?[\\])JIl1|]", score=0.8),
     # Person names by shape: DICOM PN, "LAST, FIRST", and after a title (the title is kept).
-    PatternSpec("name_pn", "NAME", f"{NO_WORD_BEFORE}[{LETTER}][{LETTER}' -]{{0,60}}\\^[{LETTER}' -]{{0,60}}(?:\\^[{LETTER}.' -]{{0,30}}){{0,3}}",
+    PatternSpec("name_pn", "NAME", f"{NO_WORD_BEFORE}[{LETTER}][{LETTER}'-]{{0,60}}\\^[{LETTER}' -]{{0,60}}(?:\\^[{LETTER}.' -]{{0,30}}){{0,3}}",
                 score=0.85),
     PatternSpec("name_last_comma_first", "NAME", f"{NO_WORD_BEFORE}{NAME_WORD}, ?{NAME_WORD}(?: [{UPPER}]\\.?)?{NO_WORD_AFTER}",
                 score=0.6),
@@ -123,7 +123,7 @@ PATTERNS: tuple[PatternSpec, ...] = (
                 score=0.7, value_group=1),
     # Places: institution-shaped phrases, street addresses, postal code + town, military and PO boxes.
     PatternSpec("institution", "INSTITUTION",
-                f"{NO_WORD_BEFORE}(?:(?:St\\.?|{NAME_WORD},?|{CONNECTOR}) ){{0,5}}{INSTITUTION}(?: (?:of )?{WORD}){{0,3}}", score=0.7),
+                f"{NO_WORD_BEFORE}(?:(?:St\\.?|{NAME_WORD},?|{CONNECTOR}) ){{0,5}}{INSTITUTION}(?: (?:of |[{LOWER}]{{1,3}}\\. ?)?{WORD}){{0,3}}", score=0.7),
     PatternSpec("institution_cjk", "INSTITUTION", CJK_INSTITUTION, score=0.7),
     PatternSpec("street_address", "ADDRESS",
                 _bounded(f"[0-9]{{1,6}}[A-Za-z]? (?:{WORD} ){{1,4}}{STREET_SUFFIX}{UNIT}"), score=0.7),

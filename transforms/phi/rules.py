@@ -25,7 +25,8 @@ from transforms.phi.vocabulary import (AMBIGUOUS_LABELS, KEEP_WORDS, MAX_LABEL_T
 LABEL_MARKS = ":#="
 VALUE_SEPARATORS = "|;"
 SHAPE_PATTERNS = frozenset({"name_last_comma_first", "name_initial_surname", "name_after_title", "postal_town"})
-MAX_VALUE_TOKENS = {"NAME": 5, "ADDRESS": 10, "INSTITUTION": 8, "DATE": 5, "TIME": 3, "AGE": 2, "SEX": 1}
+MAX_VALUE_TOKENS = {"NAME": 5, "ADDRESS": 10, "INSTITUTION": 8, "DATE": 5, "TIME": 3, "AGE": 2, "SEX": 1,
+                    "PHONE": 8}
 DEFAULT_MAX_VALUE_TOKENS = 4
 DIGIT_VALUE_CATEGORIES = frozenset({"ID", "ACCESSION", "PHONE", "SSN"})
 LABEL_SCORE = 0.75

@@ -32,10 +32,14 @@ ROW_FIELDS = ("keyword", "vr", "value", "element_path")
 
 @dataclass(frozen=True, repr=False)
 class Entry:
-    plain: str          # the comparison key (see normalize)
+    plain: str                  # the comparison key (see normalize)
     folded: str
     category: str
-    tokens: int
+    parts: tuple[str, ...]      # the plain key of each token (a TextMatcher phrase is " ".join(parts))
+
+    @property
+    def tokens(self) -> int:
+        return len(self.parts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,7 +144,7 @@ def _entry(category: str, text: str) -> Entry | None:
         return None
     if plain.isdigit() and len(plain) < MIN_DIGIT_KEY:
         return None
-    return Entry(plain=plain, folded=folded_key(plain), category=category, tokens=len(keys))
+    return Entry(plain=plain, folded=folded_key(plain), category=category, parts=keys)
 
 
 def _rank(category: str) -> int:

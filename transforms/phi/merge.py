@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
-SOURCE_PRIORITY = {"dictionary": 3, "pattern": 2, "rule": 1}
+SOURCE_PRIORITY = {"dictionary": 3, "pattern": 2, "ner": 1, "rule": 1}
 LEADING_ATTACHED = "([{<#+"
 TRAILING_ATTACHED = ")]}>"
 
@@ -27,7 +27,7 @@ class Chunk:
     start: int
     end: int
     category: str
-    source: str          # dictionary | pattern | rule
+    source: str          # dictionary | pattern | rule (| ner, from the Spark NLP engine)
     score: float
 
     @property

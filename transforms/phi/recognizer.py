@@ -106,15 +106,8 @@ class PhiRecognizer:
 
     def _line_chunks(self, text: str, tokens: list[Token], field_starts: frozenset[int],
                      from_dictionary: list[Chunk]) -> list[Chunk]:
-        labels = find_labels(text, tokens)
-        candidates = (from_dictionary + pattern_chunks(text, tokens, field_starts)
-                      + label_value_chunks(text, tokens, labels, field_starts))
-        candidates += times_after_dates(text, tokens, candidates)
-        starts = [t.start for t in tokens]
-        candidates = [attach_punctuation(c, text) for c in candidates
-                      if not _technique_value(text, tokens, starts, c, self.settings.technique_max_digits)]
-        merged = merge_chunks(candidates, [(label.start, label.end) for label in labels])
-        return [chunk for chunk in (trim_edges(c, text) for c in merged) if chunk is not None]
+        found = from_dictionary + pattern_chunks(text, tokens, field_starts)
+        return resolve_chunks(text, tokens, field_starts, found, self.settings)
 
     def _prepare(self, line: TextLine) -> _Line:
         words = getattr(line, "words", None)
@@ -137,6 +130,21 @@ class PhiRecognizer:
         for chunk in sorted(chunks, key=lambda c: c.start, reverse=True):
             text = text[:chunk.start] + self.settings.replacement.format(category=chunk.category) + text[chunk.end:]
         return text
+
+
+def resolve_chunks(text: str, tokens: list[Token], field_starts: frozenset[int], found: list[Chunk],
+                   settings: RecognizerSettings = RecognizerSettings()) -> list[Chunk]:
+    """From the chunks of the matchers (dictionary, patterns; or Spark NLP's annotators) to the final
+    PHI chunks of one text: context rules added (label values, times after dates), technique values
+    dropped, labels kept out, overlaps merged, edges trimmed. Both engines end here."""
+    labels = find_labels(text, tokens)
+    candidates = found + label_value_chunks(text, tokens, labels, field_starts)
+    candidates += times_after_dates(text, tokens, candidates)
+    starts = [t.start for t in tokens]
+    candidates = [attach_punctuation(c, text) for c in candidates
+                  if not _technique_value(text, tokens, starts, c, settings.technique_max_digits)]
+    merged = merge_chunks(candidates, [(label.start, label.end) for label in labels])
+    return [chunk for chunk in (trim_edges(c, text) for c in merged) if chunk is not None]
 
 
 def _technique_value(text: str, tokens: list[Token], starts: list[int], chunk: Chunk, max_digits: int) -> bool:

@@ -62,7 +62,8 @@ def test_identifiers_with_and_without_leading_zeros(form):
 
 OCR_NOISE = {"o_for_zero": "OOO12345", "l_for_one": "000l2345", "s_for_five": "0001234S",
              "dropped_char": "0001245", "name_dropped_char": "Jon Doe", "name_l_for_i": "SMYTHE ANN",
-             "date_o_for_zero": "O6/16/1976", "institution_typo": "Lakeside Regiona1", "accession_b_for_8": "A2O23000l23",
+             "date_o_for_zero": "O6/16/1976", "institution_typo": "Lakeside Regiona1",
+             "accession_b_for_8": "A2O23000l23",
              "name_substitution": "Smythc, Ann"}
 
 
@@ -201,3 +202,15 @@ def test_a_name_part_cut_by_ocr_is_flagged_next_to_the_name_only():
     counter_kept = is_untouched("HOWELL JONAT Se 2", "Se 2", dictionary)
     alone_kept = is_untouched("Series JONAT", "JONAT", dictionary)
     assert beside and counter_kept and alone_kept
+
+
+def test_unreadable_rows_raise_a_reason_and_huge_values_stay_cheap():
+    from transforms.phi import RecognizerError
+
+    with pytest.raises(RecognizerError) as caught:
+        PhiDictionary.from_header_elements([("PatientName", "PN")])           # a row without value or path
+    assert caught.value.reason == "dictionary_failed"
+    huge = PhiDictionary.from_header_elements(header_rows(
+        PatientName=("PN", "A" * 60_000 + "^" + "B" * 4000), InstitutionAddress=("ST", "x " * 30_000)))
+    count = len(flagged_parts("kVp 120 Se 2 " + "A" * 50, huge))
+    assert count == 0 and huge.max_key_len <= 128

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 from pydicom.dataset import Dataset
 
 from transforms.phi import renderings
+from transforms.phi.errors import RecognizerError
 from transforms.phi.normalize import folded_key, plain_key, token_keys
 from transforms.phi.sources import category_of
 from transforms.phi.vocabulary import KEEP_WORDS, TECHNIQUE_WORDS
@@ -25,6 +26,7 @@ from transforms.phi.vocabulary import KEEP_WORDS, TECHNIQUE_WORDS
 MIN_DIGIT_KEY = 4
 MIN_KEY = 2
 MAX_ENTRY_TOKENS = 10
+MAX_KEY = 128               # longer values are never one line of an image; their parts still are
 CATEGORY_PRIORITY = ("NAME", "ID", "ACCESSION", "PHONE", "ADDRESS", "INSTITUTION", "DATE", "AGE", "TIME",
                      "OTHER_PHI")
 ROW_FIELDS = ("keyword", "vr", "value", "element_path")
@@ -86,18 +88,12 @@ class PhiDictionary:
     @classmethod
     def from_header_elements(cls, rows: Iterable[Any]) -> "PhiDictionary":
         """From `bronze.dicom_elements` rows: dicts, Spark Rows or objects with `keyword`, `vr`, `value`,
-        `element_path`, or plain tuples in that order. Multi-values are split on the backslash."""
-        pairs: list[tuple[str, str]] = []
-        for row in rows:
-            keyword, vr, value, path = _row_fields(row)
-            if not value or not isinstance(value, str):
-                continue
-            category = category_of(keyword, vr, _is_private(path))
-            if category is None:
-                continue
-            for single in value.split("\\"):
-                pairs.extend(value_renderings(category, (vr or "").upper(), single))
-        return cls.from_renderings(pairs)
+        `element_path`, or plain tuples in that order. Multi-values are split on the backslash.
+        Raises RecognizerError("dictionary_failed") on rows it cannot read (the file is quarantined)."""
+        try:
+            return cls.from_renderings(_header_renderings(rows))
+        except Exception as exc:  # noqa: BLE001 - no dictionary, no judgement: quarantine, never publish
+            raise RecognizerError("dictionary_failed", type(exc).__name__) from None
 
     @classmethod
     def from_dataset(cls, ds: Dataset) -> "PhiDictionary":
@@ -105,6 +101,20 @@ class PhiDictionary:
 
         rows, _ = flatten_elements(ds)
         return cls.from_header_elements(rows)
+
+
+def _header_renderings(rows: Iterable[Any]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for row in rows:
+        keyword, vr, value, path = _row_fields(row)
+        if not value or not isinstance(value, str):
+            continue
+        category = category_of(keyword, vr, _is_private(path))
+        if category is None:
+            continue
+        for single in value.split("\\"):
+            pairs.extend(value_renderings(category, (vr or "").upper(), single))
+    return pairs
 
 
 def value_renderings(category: str, vr: str, value: str) -> list[tuple[str, str]]:
@@ -140,7 +150,7 @@ def _usable_name_part(part: str) -> bool:
 def _entry(category: str, text: str) -> Entry | None:
     keys = token_keys(text)
     plain = "".join(keys)
-    if len(plain) < MIN_KEY or len(keys) > MAX_ENTRY_TOKENS:
+    if len(plain) < MIN_KEY or len(plain) > MAX_KEY or len(keys) > MAX_ENTRY_TOKENS:
         return None
     if plain.isdigit() and len(plain) < MIN_DIGIT_KEY:
         return None

@@ -88,10 +88,11 @@ PATTERNS: tuple[PatternSpec, ...] = (
     # Ages: DICOM AS ("045Y", "006M") and written forms ("45Y", "45 yrs", "45yo", "45 J.").
     PatternSpec("age_dicom", "AGE", _bounded("(?:[0-9]{3}Y|0[0-9]{2}[MWD])")),
     PatternSpec("age_written", "AGE", _bounded(
-        "[0-9]{1,3} ?(?i:y(?:ears?|rs?|o|/o)?|j(?:ahre)?|lat|let|\u0433\\.?|\u043b\u0435\u0442|\u03b5\u03c4\u03ce\u03bd)"
-        "\\.?(?: old)?")),
+        "[0-9]{1,3} ?(?i:y(?:ears?|rs?|o|/o)?|j(?:ahre)?|lat|let|"
+        "\u0433\\.?|\u043b\u0435\u0442|\u03b5\u03c4\u03ce\u03bd)\\.?(?: old)?")),
     # Contact data.
-    PatternSpec("email", "EMAIL", "(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\\.[A-Za-z0-9-]{1,63}){0,4}\\.[A-Za-z]{2,24}"),
+    PatternSpec("email", "EMAIL", "(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@"
+                "[A-Za-z0-9-]{1,63}(?:\\.[A-Za-z0-9-]{1,63}){0,4}\\.[A-Za-z]{2,24}"),
     PatternSpec("url", "OTHER_PHI", "(?i:https?://|www\\.)[^\\s]{1,200}"),
     PatternSpec("ssn", "SSN", _bounded("[0-9]{3}-[0-9]{2}-[0-9]{4}")),
     PatternSpec("phone_north_american", "PHONE", _bounded(
@@ -103,7 +104,8 @@ PATTERNS: tuple[PatternSpec, ...] = (
         "(?:\\(0[0-9]{1,5}\\) ?[0-9]{3,8}|0[0-9]{2,5}[ /-][0-9]{4,8}|[78] ?\\([0-9]{3}\\) ?[0-9]{3}-[0-9]{2}-[0-9]{2})"
         "(?:[ -][0-9]{1,5})?")),
     # Identifiers: long digit runs (with a short letter prefix or suffix), UIDs.
-    PatternSpec("id_prefixed", "ID", _bounded("(?:(?i:mrn|pid|pat|acc)[-#]?|(?i:mr|id)[-#])[0-9](?:[0-9-]{0,20}[0-9])?"), score=0.8),
+    PatternSpec("id_prefixed", "ID",
+                _bounded("(?:(?i:mrn|pid|pat|acc)[-#]?|(?i:mr|id)[-#])[0-9](?:[0-9-]{0,20}[0-9])?"), score=0.8),
     PatternSpec("uid", "UID", "(?<![0-9A-Za-z.])[0-2](?:\\.[0-9]+){4,}(?![0-9A-Za-z]|\\.[0-9])"),
     PatternSpec("id_long_number", "ID",
                 "(?<![0-9A-Za-z.,])(?:[A-Za-z]{1,4}[-#]?)?[0-9]{7,}(?:[A-Za-z]{1,3}[0-9]*)?"
@@ -111,27 +113,31 @@ PATTERNS: tuple[PatternSpec, ...] = (
     # Sex written as a bracketed code beside the name ("DOE^JOHN [M]"); OCR reads "]" as J, I, l, 1, |.
     PatternSpec("sex_bracketed", "SEX", "(?<![0-9A-Za-z])[\\[(] ?[MFOUmfou] ?[\\])JIl1|]", score=0.8),
     # Person names by shape: DICOM PN, "LAST, FIRST", and after a title (the title is kept).
-    PatternSpec("name_pn", "NAME", f"{NO_WORD_BEFORE}[{LETTER}][{LETTER}'-]{{0,60}}\\^[{LETTER}' -]{{0,60}}(?:\\^[{LETTER}.' -]{{0,30}}){{0,3}}",
-                score=0.85),
-    PatternSpec("name_last_comma_first", "NAME", f"{NO_WORD_BEFORE}{NAME_WORD}, ?{NAME_WORD}(?: [{UPPER}]\\.?)?{NO_WORD_AFTER}",
-                score=0.6),
+    PatternSpec("name_pn", "NAME",
+                f"{NO_WORD_BEFORE}[{LETTER}][{LETTER}'-]{{0,60}}\\^[{LETTER}' -]{{0,60}}"
+                f"(?:\\^[{LETTER}.' -]{{0,30}}){{0,3}}", score=0.85),
+    PatternSpec("name_last_comma_first", "NAME",
+                f"{NO_WORD_BEFORE}{NAME_WORD}, ?{NAME_WORD}(?: [{UPPER}]\\.?)?{NO_WORD_AFTER}", score=0.6),
     PatternSpec("name_initial_surname", "NAME",
-                f"{NO_WORD_BEFORE}[{UPPER}]\\. ?(?:[{UPPER}]\\. ?)?{NAME_WORD}(?: {NAME_WORD})?{NO_WORD_AFTER}", score=0.6),
+                f"{NO_WORD_BEFORE}[{UPPER}]\\. ?(?:[{UPPER}]\\. ?)?{NAME_WORD}(?: {NAME_WORD})?{NO_WORD_AFTER}",
+                score=0.6),
     PatternSpec("name_after_title", "NAME",
                 f"{NO_WORD_BEFORE}(?:Dr|DR|Prof|PROF|Mr|MR|Mrs|MRS|Ms|MS|Herr|Frau|Dott|Sr|Sra)\\.? ?"
                 f"((?:[{UPPER}]\\. ?)?{NAME_WORD}(?: {NAME_WORD}){{0,2}})",
                 score=0.7, value_group=1),
     # Places: institution-shaped phrases, street addresses, postal code + town, military and PO boxes.
     PatternSpec("institution", "INSTITUTION",
-                f"{NO_WORD_BEFORE}(?:(?:St\\.?|{NAME_WORD},?|{CONNECTOR}) ){{0,5}}{INSTITUTION}(?: (?:of |[{LOWER}]{{1,3}}\\. ?)?{WORD}){{0,3}}", score=0.7),
+                f"{NO_WORD_BEFORE}(?:(?:St\\.?|{NAME_WORD},?|{CONNECTOR}) ){{0,5}}{INSTITUTION}"
+                f"(?: (?:of |[{LOWER}]{{1,3}}\\. ?)?{WORD}){{0,3}}", score=0.7),
     PatternSpec("institution_cjk", "INSTITUTION", CJK_INSTITUTION, score=0.7),
     PatternSpec("street_address", "ADDRESS",
                 _bounded(f"[0-9]{{1,6}}[A-Za-z]? (?:{WORD} ){{1,4}}{STREET_SUFFIX}{UNIT}"), score=0.7),
     PatternSpec("street_address_de", "ADDRESS",
-                f"{NO_WORD_BEFORE}(?:[{UPPER}][{LETTER}]{{1,30}}[ -])?[{LETTER}]{{0,30}}{STREET_SUFFIX_DE} ?[0-9]{{1,4}}[a-z]?{NO_ALNUM_AFTER}",
-                score=0.7),
+                f"{NO_WORD_BEFORE}(?:[{UPPER}][{LETTER}]{{1,30}}[ -])?[{LETTER}]{{0,30}}{STREET_SUFFIX_DE}"
+                f" ?[0-9]{{1,4}}[a-z]?{NO_ALNUM_AFTER}", score=0.7),
     PatternSpec("postal_town", "ADDRESS",
-                _bounded(f"(?:[0-9]{{5}}|[0-9]{{2}}-[0-9]{{3}}) [{UPPER}][{LOWER}]{{2,}}(?:[ -][{UPPER}][{LOWER}]+)?"),
+                _bounded(f"(?:[0-9]{{5}}|[0-9]{{2}}-[0-9]{{3}}) [{UPPER}][{LOWER}]{{2,40}}"
+                         f"(?:[ -][{UPPER}][{LOWER}]{{1,40}})?"),
                 score=0.6),
     PatternSpec("town_state_zip", "ADDRESS",
                 f"{NO_WORD_BEFORE}{WORD}(?: {WORD}){{0,2}}, ?[A-Z]{{2}} [0-9]{{5}}(?:-[0-9]{{4}})?{NO_ALNUM_AFTER}",

@@ -1,9 +1,9 @@
 """The PHI recognizer (pure-Python engine, the default): OCR lines or header free text in, PHI out.
 
 One engine for pixels and header, so the two never disagree about what is PHI:
-  tokens ─┬─ dictionary matching (the file's own header values, OCR-tolerant)  ─┐
-          ├─ pattern recognizers (dates, times, IDs, ages, phones, e-mail, ...)  ├─ merge ─ labels kept ─► chunks
-          └─ context rules (value after a PHI label; name/place shapes)        ─┘
+  tokens ─┬─ dictionary matching (the file's own header values, OCR-tolerant) ─┐
+          ├─ pattern recognizers (dates, times, IDs, ages, phones, e-mail, ...) ├─ merge, labels kept ─► chunks
+          └─ context rules (value after a PHI label; time after a date)       ─┘
 `find_phi_in_lines` maps chunks to pixel boxes (position finder) and hashes their text;
 `clean_text` replaces them in a string (Clean Descriptors of the header de-identification).
 

@@ -214,3 +214,12 @@ def test_unreadable_rows_raise_a_reason_and_huge_values_stay_cheap():
         PatientName=("PN", "A" * 60_000 + "^" + "B" * 4000), InstitutionAddress=("ST", "x " * 30_000)))
     count = len(flagged_parts("kVp 120 Se 2 " + "A" * 50, huge))
     assert count == 0 and huge.max_key_len <= 128
+
+
+def test_names_that_are_radiology_words_match_only_as_names():
+    dictionary = PhiDictionary.from_header_elements(header_rows(
+        PatientName=("PN", "Long^Mary^Ann"), ReferringPhysicianName=("PN", "Head^Ann"), StudyID=("SH", "4521")))
+    kept = [is_untouched(text, text, dictionary) for text in ("Head First-Supine", "Long axis", "Se 2")]
+    found = [is_fully_flagged(text, text, dictionary) for text in ("HEAD, ANN", "Mary Long", "LONG M A")]
+    exam_number = is_fully_flagged("Ex: 4521", "4521", dictionary) and is_untouched("Ex: 4521", "Ex", dictionary)
+    assert all(kept) and all(found) and exam_number

@@ -131,7 +131,11 @@ NON_PHI = ["R", "L", "A", "P", "H", "F", "R CC", "L MLO", "5.0 mm", "0.625 mm", 
            "LAO 20 CRA 15", "SIEMENS", "SOMATOM Definition AS+", "Aquilion ONE", "GE MEDICAL SYSTEMS",
            "DLP 1234.5 mGy*cm", "Patient ID:", "DOB:", "Name:", "Acc#", "V7.4.0017", "Thk 5.0", "FOV 350",
            "Chest, Abdomen", "C 40 W 400", "Zoom 1.5", "512 x 512", "1:1", "Semi-Upright", "Portable",
-           "Tilt +0.0", "CTDIvol 12.3 mGy", "Page 1 of 2", "Contrast: Yes", "Pitch 0.8", "DFOV 36.0 cm"]
+           "Tilt +0.0", "CTDIvol 12.3 mGy", "Page 1 of 2", "Contrast: Yes", "Pitch 0.8", "DFOV 36.0 cm",
+           "GE Healthcare", "Philips Healthcare", "TA 03:02", "TA: 2:31", "Head First-Supine", "1.25mm 1.375:1/0.9sp",
+           "Noise Index: 11.57", "BP 120/80", "Series 4 Image 112 of 240", "Total mAs 2345 Total DLP 456 mGy*cm",
+           "Body 5.0 B30f", "L12-5", "C5-1", "W = 1500 L = -600", "Matrix 320x256", "BW: 31.2 kHz", "ACC 1",
+           "Thk: 5.0/1.0 sp", "Vel 120 cm/s", "PG 5.8 mmHg", "LV EF 55%", "Kernel: FC13", "[R]", "(L)"]
 
 
 @pytest.mark.parametrize("index", range(len(NON_PHI)))

@@ -6,8 +6,8 @@ of `transforms.metadata.flatten_elements`), never by re-reading the file. It is 
 value, so a Spark task can build it once and match every frame of the file against it.
 
 Entries too short to mean anything alone are left out: digit-only keys under 4 digits ("Study ID 1"
-would erase every "1") and single letters; 2-3 letter name parts that are also technique or marker
-words ("Ma" vs "mA 200") are only matched inside a longer rendering.
+would erase every "1") and single letters; name parts that are also technique, marker or anatomy
+words ("Ma" vs "mA 200", "Head", "Long axis") are only matched inside a longer rendering.
 """
 
 from __future__ import annotations
@@ -42,6 +42,11 @@ class Entry:
     @property
     def tokens(self) -> int:
         return len(self.parts)
+
+    @property
+    def evidence(self) -> int:
+        """Characters that carry evidence: initials do not ("Head A" may not fuzzily match "Head")."""
+        return sum(len(part) for part in self.parts if len(part) > 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,8 +148,9 @@ def value_renderings(category: str, vr: str, value: str) -> list[tuple[str, str]
 
 
 def _usable_name_part(part: str) -> bool:
-    key = plain_key(part)
-    return len(key) > 3 or key not in KEEP_WORDS | TECHNIQUE_WORDS
+    """A name part that is also radiology vocabulary ("Head", "Long", "Ma") is matched only inside a
+    longer rendering of the name: alone on an image it is far more often the word than the person."""
+    return plain_key(part) not in KEEP_WORDS | TECHNIQUE_WORDS
 
 
 def _entry(category: str, text: str) -> Entry | None:

@@ -5,9 +5,10 @@ All n-gram keys of all lines of a frame go to one `rapidfuzz.process.cdist` call
 against the dictionary's long keys; short keys (where one edit would turn "Li" into any two letters)
 must match exactly and are looked up in a hash map. No per-rendering Python loop and no regex.
 
-Allowed edits grow with the key: 0 up to 4 characters, 1 up to 8, 2 up to 15, 3 beyond (compared on
-OCR-folded keys, so O/0, l/1/I, S/5, B/8, Z/2 confusions cost nothing). A match that needs an extra
-edge token no better than without it is dropped, so "DOE JOHN Se" does not take "Se" along.
+Allowed edits grow with the key: 0 up to 4 characters, 1 up to 8, 2 up to 15, 3 beyond, counting only
+the characters that carry evidence (initials do not: "Head A" must not match "Head"). Keys are compared
+OCR-folded, so O/0, l/1/I, S/5, B/8, Z/2 confusions cost nothing. A match that needs an extra edge token
+no better than without it is dropped, so "DOE JOHN Se" does not take "Se" along.
 """
 
 from __future__ import annotations
@@ -139,9 +140,9 @@ def _fuzzy_choices(dictionary: PhiDictionary, edit_bounds: tuple[tuple[int, int]
     """(entry indices, folded keys, allowed edits) of the entries compared with a tolerance; built once
     per dictionary, reused for every frame of the file."""
     indices = tuple(i for i, e in enumerate(dictionary.entries)
-                    if allowed_edits(len(e.plain), edit_bounds, long_edits) > 0)
+                    if allowed_edits(e.evidence, edit_bounds, long_edits) > 0)
     keys = [dictionary.entries[i].folded for i in indices]
-    allowed = np.array([allowed_edits(len(dictionary.entries[i].plain), edit_bounds, long_edits) for i in indices],
+    allowed = np.array([allowed_edits(dictionary.entries[i].evidence, edit_bounds, long_edits) for i in indices],
                        dtype=np.int32)
     return indices, keys, allowed
 

@@ -39,7 +39,7 @@ STREET_SUFFIX = ("(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|
                  "close|row|walk|park|heights|hill|gardens)\\.?")
 STREET_SUFFIX_DE = "(?i:stra(?:\u00dfe|sse)|str\\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee)"
 UNIT = "(?:\\s*,?\\s*(?i:apt|apartment|suite|ste|unit|floor|fl|room|rm|#)\\.?\\s*[0-9A-Za-z-]{1,6})?"
-INSTITUTION = ("(?i:hospitals?|clinics?|medical cent(?:er|re)|health (?:cent(?:er|re)|system)|healthcare|"
+INSTITUTION = ("(?i:hospitals?|clinics?|medical cent(?:er|re)|health (?:cent(?:er|re)|system)|"
                "infirmary|sanatorium|klinikum|kliniken|klinik|krankenhaus|universit\u00e4tsklinikum|"
                "uniklinik|spital|h\u00f4pital|clinique|ospedale|szpital|przychodnia|"
                "\u0431\u043e\u043b\u044c\u043d\u0438\u0446\u0430|\u043a\u043b\u0438\u043d\u0438\u043a\u0430|"

@@ -19,8 +19,8 @@ from typing import Sequence
 from transforms.phi.merge import Chunk
 from transforms.phi.normalize import Token
 from transforms.phi.patterns import PATTERNS, PatternSpec
-from transforms.phi.vocabulary import (AMBIGUOUS_LABELS, KEEP_WORDS, MAX_LABEL_TOKENS, PHI_LABELS,
-                                       TECHNIQUE_WORDS)
+from transforms.phi.vocabulary import (AMBIGUOUS_LABELS, DURATION_WORDS, KEEP_WORDS, MAX_LABEL_TOKENS,
+                                       PHI_LABELS, TECHNIQUE_WORDS)
 
 LABEL_MARKS = ":#="
 VALUE_SEPARATORS = "|;"
@@ -172,12 +172,17 @@ def _covers_vocabulary(tokens: Sequence[Token], start: int, end: int) -> bool:
 
 
 def is_technique_value(text: str, tokens: Sequence[Token], chunk: Chunk, max_digits: int) -> bool:
-    """A plain short number ("120", "2.5") right after a technique keyword: a setting, not an identifier.
-    Times and dates keep their shape ("Acq 08:59" is still a time)."""
+    """A plain short number ("120", "2.5") right after a technique keyword: a setting, not an identifier;
+    a time right after a duration keyword ("TA 03:02"): a duration. Other times and dates keep their
+    shape ("Acq 08:59" is still a time)."""
+    before = [t for t in tokens if t.end <= chunk.start]
+    if not before:
+        return False
+    if chunk.category == "TIME" and before[-1].plain in DURATION_WORDS:
+        return True
     if not re.fullmatch(rf"[0-9]{{1,{max_digits}}}(?:[.,][0-9]+)?", text[chunk.start:chunk.end].strip()):
         return False
-    before = [t for t in tokens if t.end <= chunk.start]
-    return bool(before) and before[-1].plain in TECHNIQUE_WORDS
+    return before[-1].plain in TECHNIQUE_WORDS
 
 
 def times_after_dates(text: str, tokens: Sequence[Token], chunks: Sequence[Chunk]) -> list[Chunk]:

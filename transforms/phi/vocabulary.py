@@ -27,7 +27,8 @@ _PHI_LABELS: dict[str, tuple[str, ...]] = {
            "record", "record no", "medical record", "chart", "chart no", "patient no", "pat no",
            "pat nr", "patient number", "hospital no", "case", "case no", "fall", "fall nr", "fallnr",
            "pesel", "snils", "nhs", "nhs no", "insurance", "insurance no", "policy", "member id",
-           "other id", "other ids", "study id", "exam id", "visit", "visit no", "admission", "adm no"),
+           "other id", "other ids", "study id", "exam id", "visit", "visit no", "admission", "adm no", "ex",
+           "exam"),
     "ACCESSION": ("acc", "acc no", "acc nr", "accession", "accession no", "accession number",
                   "order", "order no", "req", "req no", "request", "request no", "exam no", "auftrag",
                   "auftragsnr"),
@@ -50,7 +51,7 @@ _PHI_LABELS: dict[str, tuple[str, ...]] = {
 # Labels that announce PHI only when a ":" "#" or "=" follows (alone they are ordinary words or
 # technique: "MR" is a modality, "Date" a column heading, "Op" an abbreviation).
 AMBIGUOUS_LABELS = frozenset({
-    "name", "patient", "pat", "pt", "id", "mr", "record", "case", "fall", "chart", "policy", "visit",
+    "name", "patient", "pat", "pt", "id", "mr", "ex", "exam", "acc", "record", "case", "fall", "chart", "policy", "visit",
     "admission", "order", "req", "request", "date", "data", "time", "age", "eta", "sex", "ref", "op",
     "tech", "operator", "operators", "home", "city", "street", "site", "facility", "clinic", "hospital",
     "klinik", "department", "dept", "inst", "institution", "station", "serial", "sn", "s n", "ph",
@@ -74,10 +75,13 @@ TECHNIQUE_WORDS = frozenset({
     "wl", "wc", "win", "lev", "fov", "dfov", "thk", "st", "sl", "slice", "thickness", "se", "ser",
     "series", "im", "img", "image", "ima", "frame", "fr", "no", "acq", "gain", "mi", "tis", "tib", "tic",
     "fps", "hz", "khz", "mhz", "zoom", "mag", "tilt", "pitch", "dlp", "ctdi", "ctdivol", "mgy",
-    "lao", "rao", "cra", "cau", "ex", "exp", "kernel", "matrix", "filter", "lut", "gamma", "dose",
+    "lao", "rao", "cra", "cau", "exp", "kernel", "matrix", "filter", "lut", "gamma", "dose",
     "depth", "cm", "mm", "hu", "sec", "s", "rot", "table", "tbl", "pos", "loc", "z", "avg", "mean",
     "sd", "area", "vol", "dist", "angle", "scale", "page", "p", "spine", "ctdivolmgy",
 })
+
+# Words after which a time is a duration ("TA 03:02": acquisition time of an MR sequence), not a time of day.
+DURATION_WORDS = frozenset({"ta", "dur", "duration", "elapsed", "scan time", "scantime", "remaining", "timer"})
 
 # Words that are never a person or place by themselves: orientation markers, views, sequences, units,
 # body parts, modalities. Shape rules ("LAST, FIRST") do not fire on them.
@@ -94,13 +98,6 @@ KEEP_WORDS = frozenset({
     "arterial", "venous", "portal", "phase", "bone", "soft", "tissue", "lung", "window", "standard",
     "sharp", "smooth", "routine", "protocol", "series", "image", "frame", "slice", "scan", "view",
     "report", "preliminary", "final", "study", "exam", "patient", "name", "date", "time", "age", "sex",
+    "long", "short", "axis", "first", "feet", "body", "large", "small", "medium", "total", "noise", "index",
+    "delay", "dose", "lesion", "mass", "cyst", "normal", "view", "apical", "parasternal",
 })
-
-# Words that make a capitalised phrase an institution.
-INSTITUTION_WORDS = (
-    "hospital", "hospitals", "clinic", "clinics", "medical center", "medical centre", "health center",
-    "health centre", "health system", "healthcare", "infirmary", "sanatorium", "klinikum", "klinik",
-    "kliniken", "krankenhaus", "universitatsklinikum", "uniklinik", "spital", "hopital", "clinique",
-    "ospedale", "szpital", "przychodnia", "больница", "клиника", "госпиталь", "поликлиника",
-    "νοσοκομειο", "κλινικη", "imaging center", "radiology center", "radiologie", "praxis",
-)

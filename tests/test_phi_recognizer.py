@@ -138,3 +138,17 @@ def test_the_dictionary_and_spans_never_print_phi():
     spans = RECOGNIZER.find_phi_in_lines([line_of("DOE JOHN 00012345")], DICTIONARY)
     printed = repr(DICTIONARY) + repr(spans)
     assert all(secret not in printed.upper() for secret in ("DOE", "JOHN", "12345", "LAKESIDE"))
+
+
+def test_per_file_callables_from_bronze_rows():
+    """What the Spark steps call: rows as Spark's array<struct> arrives in pandas (dicts, any key order)."""
+    from transforms.phi import build_phi_finder, build_text_cleaner
+
+    rows = [{"element_path": "00100010", "keyword": "PatientName", "vr": "PN", "value": "Doe^John"},
+            {"element_path": "00100020", "keyword": "PatientID", "vr": "LO", "value": "00012345"}]
+    find_phi = build_phi_finder(rows, KEYRING)
+    spans = find_phi([line_of("Patient ID: 12345"), line_of("kVp 120", top=20)])
+    assert [(s.category, s.boxes[0].top) for s in spans] == [("ID", 0)]
+    assert build_text_cleaner(rows)("Follow-up of John Doe") == "Follow-up of [NAME]"
+    with pytest.raises(RecognizerError):
+        build_phi_finder([("PatientName",)], KEYRING)

@@ -50,11 +50,13 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    help_text = f"warehouse root (default: ${WAREHOUSE_ENV}, else warehouse/data)"
+    # Accepted before or after the command; SUPPRESS keeps a subcommand from resetting it to None.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--warehouse", metavar="DIR", default=None,
-                        help=f"warehouse root (default: ${WAREHOUSE_ENV}, else warehouse/data)")
-    parser = argparse.ArgumentParser(prog="deidlake", parents=[common],
+    common.add_argument("--warehouse", metavar="DIR", default=argparse.SUPPRESS, help=help_text)
+    parser = argparse.ArgumentParser(prog="deidlake",
                                      description="De-identify DICOM archives into a Delta lakehouse.")
+    parser.add_argument("--warehouse", metavar="DIR", default=None, help=help_text)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ingest = sub.add_parser("ingest", parents=[common], help="ingest a folder into bronze and metadata")
@@ -67,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", required=True, metavar="DIR")
     run.add_argument("--batch-id", default=None)
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _add_pipeline_arguments(run)
     run.set_defaults(handler=cmd_run)
 
     demo = sub.add_parser("demo", parents=[common], help="the README demonstration (demo secret)")
@@ -92,6 +95,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--redact", choices=("phi", "all"), default="phi",
+                        help="fill only PHI text (default) or every text region")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME", dest="deid_options",
+                        help="a PS3.15 Annex E option, e.g. retain_uids, dates=shift (repeatable)")
+    parser.add_argument("--lossy-jpeg", choices=("same_syntax", "lossless"), default="same_syntax",
+                        help="JPEG baseline frames that change: re-encode once in JPEG, or move the file "
+                             "to JPEG-LS lossless")
+    parser.add_argument("--frames-per-task", type=int, default=8)
+
+
+def _pipeline_settings(args: argparse.Namespace):
+    from orchestration.resources import PipelineSettings
+    from transforms.deid.options import UnknownOptionError
+
+    settings = PipelineSettings(deid_options=list(getattr(args, "deid_options", [])),
+                                redact=getattr(args, "redact", "phi"),
+                                lossy_jpeg_policy=getattr(args, "lossy_jpeg", "same_syntax"),
+                                frames_per_task=getattr(args, "frames_per_task", 8))
+    if settings.frames_per_task < 1:
+        raise UsageError("--frames-per-task must be at least 1")
+    try:
+        settings.options()
+    except UnknownOptionError as exc:
+        raise UsageError(str(exc)) from exc
+    return settings
+
+
 def _input_dir(path: str) -> Path:
     folder = Path(path)
     if not folder.is_dir():
@@ -106,6 +137,7 @@ def cmd_ingest(args: argparse.Namespace, warehouse: Warehouse) -> int:
 
 
 def cmd_run(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    _require_secret()
     return _run_folder(args, warehouse, _input_dir(args.input), None, as_json=args.json)
 
 
@@ -122,6 +154,16 @@ def cmd_demo(args: argparse.Namespace, warehouse: Warehouse) -> int:
     return code
 
 
+def _require_secret() -> None:
+    """Fail before any work when the pseudonym secret is missing, with the fix in the message."""
+    from transforms.keyring import Keyring, SecretError
+
+    try:
+        Keyring.from_env()
+    except SecretError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def _run_folder(args, warehouse: Warehouse, input_dir: Path, selection, as_json: bool) -> int:
     from orchestration.runner import EmptyInputError, register_folder, run_batch
     from orchestration.summary import summarize_batch
@@ -132,8 +174,9 @@ def _run_folder(args, warehouse: Warehouse, input_dir: Path, selection, as_json:
     except EmptyInputError as exc:
         raise UsageError(str(exc)) from exc
     _progress(f"batch {manifest.batch_id}: {len(manifest.files)} files from {input_dir}")
+    pipeline = _pipeline_settings(args)
     with spark_session_scope(warehouse=warehouse) as spark:   # the run's resource shares it
-        outcome = run_batch(warehouse, manifest, selection)
+        outcome = run_batch(warehouse, manifest, selection, pipeline=pipeline)
         summary = summarize_batch(spark, warehouse, manifest.batch_id)
     if as_json:
         print(json.dumps(summary.to_dict() | {"run_id": outcome.run_id, "success": outcome.success}))

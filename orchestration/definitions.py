@@ -6,24 +6,28 @@ from dagster import AssetSelection, Definitions, in_process_executor
 
 from orchestration.assets.bronze import bronze_dicom_files
 from orchestration.assets.metadata import dicom_metadata
+from orchestration.assets.silver_headers import silver_deid_headers
+from orchestration.assets.silver_pixels import silver_deid_files
 from orchestration.jobs import deidentify_batch
-from orchestration.resources import KeyringResource, SparkResource, WarehouseResource
+from orchestration.resources import KeyringResource, PipelineSettings, SparkResource, WarehouseResource
 from orchestration.schedules import daily_reconciliation
 from orchestration.sensors import landing_sensor
 
-ASSETS = [bronze_dicom_files, dicom_metadata]
+ASSETS = [bronze_dicom_files, dicom_metadata, silver_deid_headers, silver_deid_files]
 # What `deidlake ingest` materializes: the landing batch into bronze, and its metadata.
 INGEST_SELECTION = AssetSelection.assets(bronze_dicom_files, dicom_metadata)
 
 
 def build_resources(warehouse_root: str | None = None, landing: str | None = None,
-                    stop_spark_on_teardown: bool = True, landing_min_age_seconds: float = 5.0) -> dict:
+                    stop_spark_on_teardown: bool = True, landing_min_age_seconds: float = 5.0,
+                    pipeline: PipelineSettings | None = None) -> dict:
     """Resources for one warehouse; unset values come from the environment at run time."""
     return {
         "spark": SparkResource(warehouse_root=warehouse_root, stop_on_teardown=stop_spark_on_teardown),
         "warehouse": WarehouseResource(root=warehouse_root, landing=landing,
                                        landing_min_age_seconds=landing_min_age_seconds),
         "keyring": KeyringResource(),
+        "pipeline": pipeline or PipelineSettings(),
     }
 
 

@@ -68,3 +68,17 @@ class KeyringResource(ConfigurableResource):
         if self._keyring is None:
             self._keyring = Keyring.from_env()
         return self._keyring
+
+
+class PipelineSettings(ConfigurableResource):
+    """Run-wide choices shared by the silver and gold steps (set per run in the launchpad or the CLI)."""
+
+    deid_options: list[str] = []              # PS3.15 Annex E options, e.g. ["retain_uids", "dates=shift"]
+    redact: str = "phi"                       # phi: only PHI boxes | all: every text region
+    lossy_jpeg_policy: str = "same_syntax"    # JPEG baseline: re-encode once in .50, or "lossless"
+    frames_per_task: int = 8
+
+    def options(self):
+        from transforms.deid import DeidOptions
+
+        return DeidOptions.from_names(list(self.deid_options))

@@ -10,6 +10,7 @@ from dagster import AssetSelection, materialize
 from orchestration.definitions import ASSETS, build_resources
 from orchestration.instance import dagster_instance
 from orchestration.partitions import landing_batches
+from orchestration.resources import PipelineSettings
 from transforms.landing import BatchManifest, BatchRegistry, list_landing_files
 from warehouse.layout import Warehouse
 
@@ -38,7 +39,7 @@ def register_folder(warehouse: Warehouse, input_dir: str | Path, batch_id: str |
 
 
 def run_batch(warehouse: Warehouse, manifest: BatchManifest, selection: AssetSelection | None = None,
-              run_config: dict | None = None) -> BatchRun:
+              run_config: dict | None = None, pipeline: PipelineSettings | None = None) -> BatchRun:
     """Materialize the graph (or a selection of it) for one batch, in this process."""
     instance = dagster_instance(warehouse)
     instance.add_dynamic_partitions(landing_batches.name, [manifest.batch_id])
@@ -48,7 +49,7 @@ def run_batch(warehouse: Warehouse, manifest: BatchManifest, selection: AssetSel
         partition_key=manifest.batch_id,
         instance=instance,
         # The caller owns the session (it outlives the run for the summary) and stops it.
-        resources=build_resources(str(warehouse.root), stop_spark_on_teardown=False),
+        resources=build_resources(str(warehouse.root), stop_spark_on_teardown=False, pipeline=pipeline),
         run_config={**QUIET_CONSOLE, **(run_config or {})},
         raise_on_error=False,
         tags={"deidlake/source": "cli"},

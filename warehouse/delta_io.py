@@ -38,20 +38,23 @@ def merge_new_rows(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, r
     _merge(spark, warehouse, spec, rows, update_existing=False)
 
 
-def upsert_rows(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame) -> None:
-    """Insert new keys and replace the rows of existing ones (for state that is re-evaluated)."""
-    _merge(spark, warehouse, spec, rows, update_existing=True)
+def upsert_rows(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame,
+                update_columns: tuple[str, ...] | None = None) -> None:
+    """Insert new keys; on existing keys replace `update_columns` (default: every column)."""
+    _merge(spark, warehouse, spec, rows, update_existing=True, update_columns=update_columns)
 
 
 def _merge(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame,
-           update_existing: bool) -> None:
+           update_existing: bool, update_columns: tuple[str, ...] | None = None) -> None:
     table = ensure_table(spark, warehouse, spec)
     rows = rows.select(*spec.schema.fieldNames()).dropDuplicates(list(spec.keys))
     if rows.isEmpty():      # a re-run usually brings nothing new: skip the MERGE's fixed cost
         return
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in spec.keys)
     merge = table.alias("t").merge(rows.alias("s"), condition)
-    if update_existing:
+    if update_existing and update_columns:
+        merge = merge.whenMatchedUpdate(set={c: f"s.`{c}`" for c in update_columns})
+    elif update_existing:
         merge = merge.whenMatchedUpdateAll()
     merge.whenNotMatchedInsertAll().execute()
 

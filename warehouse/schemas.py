@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pyspark.sql.types import (
     ArrayType,
+    BinaryType,
     BooleanType,
     DoubleType,
     IntegerType,
@@ -17,6 +18,11 @@ from pyspark.sql.types import (
     StructType,
     TimestampType,
 )
+
+
+def nullable(schema: StructType) -> StructType:
+    """The same columns, all nullable: a task's result row for a file that failed has gaps."""
+    return StructType([StructField(f.name, f.dataType, True) for f in schema.fields])
 
 
 def _schema(*fields: tuple[str, object] | tuple[str, object, bool]) -> StructType:
@@ -133,3 +139,100 @@ STAGE_RUNS = _schema(
     ("frames", LongType()),
     ("rejected", LongType()),
 )
+
+
+# silver.deid_headers: the de-identified header of every file (Part 10 bytes without pixel data), which
+# the pixel step reuses, and the new identifiers (pseudonyms and UIDs are keyed: no PHI).
+DEID_HEADERS = _schema(
+    ("sha256", StringType(), False),
+    ("batch_id", StringType(), False),
+    ("header_bytes", BinaryType(), False),
+    ("sop_class_uid", StringType()),
+    ("sop_instance_uid", StringType()),       # new UIDs (2.25.x), never the original ones
+    ("study_instance_uid", StringType()),
+    ("series_instance_uid", StringType()),
+    ("patient_pseudonym", StringType(), False),
+    ("patient_key_source", StringType(), False),
+    ("options_fingerprint", StringType(), False),
+    ("key_fingerprint", StringType(), False),
+    ("method_codes", ArrayType(StringType())),
+    ("changed_elements", IntegerType(), False),
+    ("seconds", DoubleType(), False),
+)
+
+# silver.deid_audit: what changed, element by element, with a keyed hash of the original value.
+DEID_AUDIT = _schema(
+    ("sha256", StringType(), False),
+    ("batch_id", StringType(), False),
+    ("options_fingerprint", StringType(), False),
+    ("element_path", StringType(), False),
+    ("tag", StringType(), False),
+    ("keyword", StringType()),
+    ("vr", StringType()),
+    ("action", StringType(), False),
+    ("original_hash", StringType()),
+)
+
+AUDIT_STRUCT = StructType([f for f in DEID_AUDIT.fields
+                           if f.name not in ("sha256", "batch_id", "options_fingerprint")])
+HEADER_DEID_TASK_RESULT = StructType(
+    list(nullable(DEID_HEADERS).fields)
+    + [StructField("error", StringType()), StructField("audit", ArrayType(AUDIT_STRUCT))]
+)
+
+
+# silver.frame_text: per frame, the text boxes found and whether they were filled (no text: keyed hash).
+FRAME_TEXT = _schema(
+    ("sha256", StringType(), False),
+    ("batch_id", StringType(), False),
+    ("run_key", StringType(), False),         # options fingerprint + redaction mode
+    ("frame", IntegerType(), False),
+    ("left", IntegerType(), False),
+    ("top", IntegerType(), False),
+    ("width", IntegerType(), False),
+    ("height", IntegerType(), False),
+    ("confidence", DoubleType()),
+    ("text_hash", StringType()),
+    ("is_phi", BooleanType(), False),
+    ("category", StringType()),
+    ("source", StringType()),
+    ("redacted", BooleanType(), False),
+)
+
+BOX_STRUCT = StructType([f for f in FRAME_TEXT.fields if f.name not in ("sha256", "batch_id", "run_key")])
+FRAME_TASK_RESULT = _schema(
+    ("sha256", StringType()),
+    ("batch_id", StringType()),
+    ("run_key", StringType()),
+    ("first_frame", IntegerType()),
+    ("stop_frame", IntegerType()),
+    ("changed_frames", ArrayType(IntegerType())),
+    ("ocr_cache_hits", IntegerType()),
+    ("tesseract_calls", IntegerType()),
+    ("seconds", DoubleType()),
+    ("error", StringType()),
+    ("boxes", ArrayType(BOX_STRUCT)),
+)
+
+# silver.deid_files: per file, the candidate output and its transfer-syntax decision.
+DEID_FILES = _schema(
+    ("sha256", StringType(), False),
+    ("batch_id", StringType(), False),
+    ("run_key", StringType(), False),
+    ("redact_mode", StringType(), False),
+    ("candidate_path", StringType(), False),
+    ("output_sha256", StringType(), False),
+    ("output_bytes", LongType(), False),
+    ("original_syntax", StringType()),
+    ("output_syntax", StringType()),
+    ("syntax_kept", BooleanType()),
+    ("syntax_reason", StringType()),
+    ("frames", IntegerType(), False),
+    ("frames_copied", IntegerType(), False),
+    ("frames_reencoded", IntegerType(), False),
+    ("text_boxes", IntegerType(), False),
+    ("phi_boxes", IntegerType(), False),
+    ("redacted_boxes", IntegerType(), False),
+    ("seconds", DoubleType(), False),
+)
+ASSEMBLY_RESULT = StructType(list(nullable(DEID_FILES).fields) + [StructField("error", StringType())])

@@ -39,7 +39,19 @@ QUARANTINE = TableSpec("silver", "quarantine", schemas.QUARANTINE,
 STAGE_RUNS = TableSpec("metrics", "stage_runs", schemas.STAGE_RUNS,
                        ("run_id", "batch_id", "stage"), identified=False)
 
+DEID_HEADERS = TableSpec("silver", "deid_headers", schemas.DEID_HEADERS, ("sha256", "options_fingerprint"),
+                         identified=False)
+DEID_AUDIT = TableSpec("silver", "deid_audit", schemas.DEID_AUDIT,
+                       ("sha256", "options_fingerprint", "element_path"),
+                       identified=False, partition_by=("batch_id",))
+
+FRAME_TEXT = TableSpec("silver", "frame_text", schemas.FRAME_TEXT,
+                       ("sha256", "run_key", "frame", "left", "top"), identified=False,
+                       partition_by=("batch_id",))
+DEID_FILES = TableSpec("silver", "deid_files", schemas.DEID_FILES, ("sha256", "run_key"), identified=False)
+
 TABLES: dict[str, TableSpec] = {
     spec.qualified_name: spec
-    for spec in (LANDING_FILES, DICOM_FILES, DICOM_ELEMENTS, DICOM_COMPLEXITY, QUARANTINE, STAGE_RUNS)
+    for spec in (LANDING_FILES, DICOM_FILES, DICOM_ELEMENTS, DICOM_COMPLEXITY, QUARANTINE, STAGE_RUNS,
+                 DEID_HEADERS, DEID_AUDIT, FRAME_TEXT, DEID_FILES)
 }

@@ -12,7 +12,7 @@ from transforms.ingest import DEFAULT_MAX_FILE_BYTES
 from transforms.landing import BatchRegistry
 from transforms.spark.ingest import ingest_manifest
 from warehouse import tables
-from warehouse.delta_io import merge_new_rows
+from warehouse.delta_io import merge_new_rows, upsert_rows
 
 class IngestConfig(Config):
     files_per_task: int = 32
@@ -31,7 +31,10 @@ def bronze_dicom_files(context: AssetExecutionContext, config: IngestConfig, spa
     ingested = ingest_manifest(session, manifest, str(wh.raw_store), config.files_per_task,
                                config.max_file_bytes)
     merge_new_rows(session, wh, tables.LANDING_FILES, ingested.withColumnRenamed("ingest_time", "seen_at"))
-    merge_new_rows(session, wh, tables.DICOM_FILES, ingested)
+    # One row per content; a re-ingest re-evaluates the verdict (the inspection may have improved) but
+    # keeps where and when the content was first seen.
+    upsert_rows(session, wh, tables.DICOM_FILES, ingested,
+                update_columns=("status", "reject_reason", "reject_detail"))
     rejected = ingested.where(F.col("status") == "rejected")
     merge_new_rows(session, wh, tables.QUARANTINE, rejected.select(
         "sha256", "batch_id", F.lit("ingest").alias("stage"), F.col("reject_reason").alias("reason"),

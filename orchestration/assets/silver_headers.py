@@ -1,0 +1,59 @@
+"""Silver: the de-identified header of every file and the audit of what changed (no PHI in clear)."""
+
+from collections import Counter
+
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from pyspark.sql import functions as F
+
+from orchestration.partitions import landing_batches
+from orchestration.resources import PipelineSettings, SparkResource, WarehouseResource
+from orchestration.stage_metrics import StageTimer, counts_metadata
+from transforms.spark.header_deid import audit_rows, deidentify_headers, failures, header_rows
+from warehouse import tables
+from warehouse.delta_io import batch_files, merge_new_rows, read_table
+
+
+class HeaderDeidConfig(Config):
+    files_per_task: int = 32
+
+
+@asset(group_name="silver", partitions_def=landing_batches, kinds={"spark", "delta"},
+       deps=["bronze_dicom_elements"],
+       description="DICOM PS3.15 Basic Profile + options on every header; keyed pseudonyms and UIDs; audit.")
+def silver_deid_headers(context: AssetExecutionContext, config: HeaderDeidConfig, spark: SparkResource,
+                        warehouse: WarehouseResource, pipeline: PipelineSettings) -> MaterializeResult:
+    wh = warehouse.resolve()
+    session = spark.spark_session
+    batch_id = context.partition_key
+    timer = StageTimer("header_deid", batch_id, context.run_id)
+    options = pipeline.options()
+    fingerprint = options.effective(has_text_cleaner=False).fingerprint
+
+    parsed = read_table(session, wh, tables.DICOM_COMPLEXITY).select("sha256")   # headers that parsed
+    done = read_table(session, wh, tables.DEID_HEADERS).where(
+        F.col("options_fingerprint") == fingerprint).select("sha256")
+    todo = (batch_files(session, wh, batch_id).where(F.col("status") == "ok").join(parsed, "sha256")
+            .join(done, "sha256", "left_anti").withColumn("batch_id", F.lit(batch_id)))
+    results = deidentify_headers(todo, options, config.files_per_task)
+
+    merge_new_rows(session, wh, tables.DEID_HEADERS, header_rows(results))
+    merge_new_rows(session, wh, tables.DEID_AUDIT, audit_rows(results))
+    failed = failures(results)
+    merge_new_rows(session, wh, tables.QUARANTINE, failed.select(
+        "sha256", "batch_id", F.lit("header_deid").alias("stage"), F.col("error").alias("reason"),
+        F.lit(None).cast("string").alias("detail"), F.current_timestamp().alias("quarantined_at"),
+        F.lit(context.run_id).alias("run_id")))
+
+    files = results.count()
+    reasons = Counter({r["error"]: r["n"] for r in failed.groupBy("error").agg(F.count("*").alias("n")).collect()})
+    changed = results.agg(F.coalesce(F.sum("changed_elements"), F.lit(0))).first()[0]
+    seconds = timer.record(session, wh, files, 0, rejected=sum(reasons.values()))
+    return MaterializeResult(metadata={
+        "files": files,
+        "quarantined": sum(reasons.values()),
+        "quarantined_by_reason": counts_metadata(reasons),
+        "changed_elements": int(changed),
+        "options": MetadataValue.json(list(options.names)),
+        "options_fingerprint": fingerprint,
+        "seconds": MetadataValue.float(round(seconds, 3)),
+    })

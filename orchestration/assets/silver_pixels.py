@@ -1,0 +1,100 @@
+"""Silver: frames split across Spark tasks, text found and redacted, candidate files assembled."""
+
+from collections import Counter
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from pyspark.sql import functions as F
+
+from orchestration.partitions import landing_batches
+from orchestration.resources import PipelineSettings, SparkResource, WarehouseResource
+from orchestration.stage_metrics import StageTimer, counts_metadata
+from transforms.spark.pixels import (
+    PixelSettings,
+    assemble_files,
+    assembly_failures,
+    deid_file_rows,
+    file_results,
+    frame_text_rows,
+    plan_frame_tasks,
+    run_frame_tasks,
+)
+from warehouse import tables
+from warehouse.delta_io import batch_files, merge_new_rows, read_table
+
+
+def pixel_settings(pipeline: PipelineSettings, staging_root: str) -> PixelSettings:
+    fingerprint = pipeline.options().effective(has_text_cleaner=False).fingerprint
+    run_key = f"{fingerprint}-{pipeline.redact}"
+    if pipeline.lossy_jpeg_policy != "same_syntax":
+        run_key += f"-{pipeline.lossy_jpeg_policy}"
+    return PixelSettings(run_key, pipeline.redact, staging_root, pipeline.frames_per_task,
+                         pipeline.lossy_jpeg_policy)
+
+
+@asset(group_name="silver", partitions_def=landing_batches, kinds={"spark", "delta"},
+       deps=["silver_deid_headers", "dicom_complexity", "bronze_dicom_elements"],
+       description="Frame tasks across partitions: OCR on detected text, PHI boxes (or all text) filled, "
+                   "changed frames re-encoded without loss; one candidate de-identified file per input.")
+def silver_deid_files(context: AssetExecutionContext, spark: SparkResource, warehouse: WarehouseResource,
+                      pipeline: PipelineSettings) -> MaterializeResult:
+    wh = warehouse.resolve()
+    session = spark.spark_session
+    batch_id = context.partition_key
+    timer = StageTimer("pixel", batch_id, context.run_id)
+    settings = pixel_settings(pipeline, str(wh.silver_staging))
+    fingerprint = settings.run_key.split("-" + settings.redact_mode)[0]
+
+    headers = read_table(session, wh, tables.DEID_HEADERS).where(F.col("options_fingerprint") == fingerprint)
+    done = read_table(session, wh, tables.DEID_FILES).where(F.col("run_key") == settings.run_key)
+    files = (batch_files(session, wh, batch_id).where(F.col("status") == "ok")
+             .select("sha256", "raw_path")
+             .join(headers.select("sha256", "header_bytes"), "sha256")
+             .join(done.select("sha256"), "sha256", "left_anti")
+             .join(read_table(session, wh, tables.DICOM_COMPLEXITY).select("sha256", "frames"), "sha256")
+             .withColumn("batch_id", F.lit(batch_id))).localCheckpoint(eager=True)
+
+    tasks = plan_frame_tasks(files.drop("header_bytes"), settings.frames_per_task)
+    if settings.redact_mode == "phi":
+        tasks = tasks.join(_phi_elements(session, wh, files.select("sha256")), "sha256", "left")
+    results = run_frame_tasks(tasks, settings)
+    merge_new_rows(session, wh, tables.FRAME_TEXT, frame_text_rows(results))
+
+    per_file = files.join(file_results(results), "sha256", "left")
+    assembled = assemble_files(per_file, settings)
+    merge_new_rows(session, wh, tables.DEID_FILES, deid_file_rows(assembled))
+    failed = assembly_failures(assembled)
+    merge_new_rows(session, wh, tables.QUARANTINE, failed.select(
+        "sha256", "batch_id", F.lit("pixel").alias("stage"), F.col("error").alias("reason"),
+        F.lit(None).cast("string").alias("detail"), F.current_timestamp().alias("quarantined_at"),
+        F.lit(context.run_id).alias("run_id")))
+
+    totals = assembled.agg(F.count("*").alias("files"), F.coalesce(F.sum("frames"), F.lit(0)).alias("frames"),
+                           F.coalesce(F.sum("redacted_boxes"), F.lit(0)).alias("redacted"),
+                           F.coalesce(F.sum("phi_boxes"), F.lit(0)).alias("phi"),
+                           F.coalesce(F.sum("text_boxes"), F.lit(0)).alias("text"),
+                           F.coalesce(F.sum("output_bytes"), F.lit(0)).alias("bytes")).first()
+    task_totals = results.agg(F.count("*").alias("tasks"),
+                              F.coalesce(F.sum("tesseract_calls"), F.lit(0)).alias("calls"),
+                              F.coalesce(F.sum("ocr_cache_hits"), F.lit(0)).alias("hits")).first()
+    reasons = Counter({r["error"]: r["n"] for r in failed.groupBy("error").agg(F.count("*").alias("n")).collect()})
+    syntax = Counter({f"{r['syntax_kept']}:{r['syntax_reason'] or 'kept'}": r["n"] for r in
+                      assembled.where(F.col("error").isNull()).groupBy("syntax_kept", "syntax_reason")
+                      .agg(F.count("*").alias("n")).collect()})
+    seconds = timer.record(session, wh, totals["files"], totals["bytes"], frames=totals["frames"],
+                           rejected=sum(reasons.values()))
+    return MaterializeResult(metadata={
+        "files": totals["files"], "frames": int(totals["frames"]), "frame_tasks": task_totals["tasks"],
+        "text_boxes": int(totals["text"]), "phi_boxes": int(totals["phi"]),
+        "redacted_boxes": int(totals["redacted"]), "redact_mode": settings.redact_mode,
+        "tesseract_calls": int(task_totals["calls"]), "ocr_cache_hits": int(task_totals["hits"]),
+        "quarantined_by_reason": counts_metadata(reasons), "transfer_syntax_decisions": counts_metadata(syntax),
+        "seconds": MetadataValue.float(round(seconds, 3)),
+    })
+
+
+def _phi_elements(session, wh, shas):
+    """Per file, the header's text values (identified, bronze): the recognizer's per-file dictionary."""
+    elements = read_table(session, wh, tables.DICOM_ELEMENTS).join(shas, "sha256").where(
+        F.col("value").isNotNull() & (F.length("value") > 0))
+    return elements.groupBy("sha256").agg(F.collect_list(F.struct(
+        "element_path", "keyword", "vr", "value")).alias("phi_elements"))

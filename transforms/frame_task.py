@@ -1,0 +1,146 @@
+"""One frame task: a run of frames of one file, from stored pixels to redacted, re-encoded frames.
+
+This is the unit the Spark pixel step distributes (`transforms/spark/pixels.py`): decode the frames one
+at a time from the raw store, find text (detection, then OCR on candidates only), decide which boxes to
+fill (every text region, or only PHI and what could not be read), fill them on the stored values, and
+encode each changed frame in the file's planned output syntax into a staging file. It returns only
+PHI-free records: box geometry, confidences, categories and keyed hashes of the text.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transforms.keyring import Keyring
+from transforms.pixels.analyze import FrameText, find_text, regions_to_redact
+from transforms.pixels.encode import encode_frame, plan_encoding
+from transforms.pixels.frames import FrameReader, UndecodableFrameError
+from transforms.pixels.ocr import OCR_TEXT_PURPOSE, OcrCache
+from transforms.pixels.redact import redact_regions
+from transforms.text_types import Box, PhiSpan, TextLine
+
+REDACT_MODES = ("phi", "all")
+# A region whose words were all read with less confidence than this may be unreadable PHI: in "phi"
+# mode it is filled too (recall first); "all" mode fills every region anyway.
+UNREADABLE_CONFIDENCE = 40.0
+
+PhiFinder = Callable[[Sequence[TextLine]], list[PhiSpan]]
+
+
+class FrameTaskError(Exception):
+    """A frame could not be processed: the whole file is quarantined with `reason` (no values)."""
+
+    def __init__(self, reason: str, frame: int | None = None):
+        super().__init__(reason if frame is None else f"{reason} (frame {frame})")
+        self.reason = reason
+        self.frame = frame
+
+
+@dataclass(frozen=True)
+class BoxRecord:
+    """A text box of one frame, as silver may store it (no text)."""
+
+    frame: int
+    box: Box
+    confidence: float
+    text_hash: str
+    is_phi: bool
+    category: str | None
+    source: str | None
+    redacted: bool
+
+
+@dataclass
+class FrameTaskResult:
+    first_frame: int
+    stop_frame: int
+    changed_frames: list[int] = field(default_factory=list)
+    boxes: list[BoxRecord] = field(default_factory=list)
+    ocr_hits: int = 0
+    ocr_misses: int = 0
+    tesseract_calls: int = 0
+    seconds: float = 0.0
+
+
+def frame_staging_path(staging_dir: str | os.PathLike, index: int) -> Path:
+    return Path(staging_dir) / f"{index:06d}.frame"
+
+
+def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Keyring, staging_dir: str,
+                   find_phi: PhiFinder | None = None, lossy_jpeg_policy: str = "same_syntax",
+                   cache: OcrCache | None = None) -> FrameTaskResult:
+    """Redact frames [first, stop) of `raw_path`; changed frames go to `staging_dir` already encoded."""
+    if mode not in REDACT_MODES:
+        raise ValueError(f"redaction mode must be one of {REDACT_MODES}")
+    if mode == "phi" and find_phi is None:
+        raise ValueError("phi mode needs a PHI finder")
+    started = time.perf_counter()
+    cache = cache if cache is not None else OcrCache()
+    result = FrameTaskResult(first, stop)
+    try:
+        with FrameReader(raw_path) as reader:
+            info, header = reader.info, reader.header
+            plan = plan_encoding(info, True, lossy_jpeg_policy)   # what a changed frame is written as
+            for index in range(first, stop):
+                frame = reader.decode_frame(index)                # one frame in memory at a time
+                found = find_text([(index, frame)], info, header, cache)[0]
+                boxes, records = _choose_boxes(found, mode, keyring, find_phi)
+                result.boxes.extend(records)
+                if boxes:
+                    redacted = redact_regions(frame, boxes, info, header=header)
+                    _write_frame(staging_dir, index, encode_frame(redacted, info, plan, reader, index))
+                    result.changed_frames.append(index)
+    except UndecodableFrameError as exc:
+        raise FrameTaskError(exc.reason, getattr(exc, "frame", None)) from exc
+    result.ocr_hits, result.ocr_misses, result.tesseract_calls = cache.hits, cache.misses, cache.tesseract_calls
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _choose_boxes(found: FrameText, mode: str, keyring: Keyring,
+                  find_phi: PhiFinder | None) -> tuple[list[Box], list[BoxRecord]]:
+    phi_spans = find_phi(found.lines) if mode == "phi" else []
+    if mode == "all":
+        to_fill = list(regions_to_redact(found, "all_text"))
+    else:
+        to_fill = [b for span in phi_spans for b in span.boxes]
+        to_fill += [line.region for line in found.lines if _unreadable(line)]
+        read_regions = {line.region for line in found.lines}
+        to_fill += [region for region in found.regions if region not in read_regions]
+    records = [_line_record(found.index, line, phi_spans, keyring, to_fill) for line in found.lines]
+    return to_fill, records
+
+
+def _line_record(frame: int, line: TextLine, spans: list[PhiSpan], keyring: Keyring,
+                 filled: list[Box]) -> BoxRecord:
+    hits = [s for s in spans if any(_overlaps(b, line.region) for b in s.boxes)]
+    confidences = [w.confidence for w in line.words]
+    return BoxRecord(
+        frame=frame, box=line.region,
+        confidence=float(sum(confidences) / len(confidences)) if confidences else 0.0,
+        text_hash=keyring.hexdigest(OCR_TEXT_PURPOSE, line.text),
+        is_phi=bool(hits), category=hits[0].category if hits else None,
+        source=hits[0].source if hits else None,
+        redacted=any(_overlaps(b, line.region) for b in filled),
+    )
+
+
+def _unreadable(line: TextLine) -> bool:
+    return not any(w.confidence >= UNREADABLE_CONFIDENCE and sum(c.isalnum() for c in w.text) >= 1
+                   for w in line.words)
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a.left < b.right and b.left < a.right and a.top < b.bottom and b.top < a.bottom
+
+
+def _write_frame(staging_dir: str, index: int, data: bytes) -> None:
+    path = frame_staging_path(staging_dir, index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

@@ -1,0 +1,200 @@
+"""The pixel path on Spark: files split into frame tasks across partitions, then one assembly per file.
+
+Frame tasks carry no pixels: each reads its frames from the raw store (shared storage on a cluster),
+writes the changed frames, already encoded, to a staging folder, and returns PHI-free box records. The
+assembly task of a file then streams the de-identified header, the untouched frames (byte copies) and
+the staged frames into the candidate output file.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+import pydicom
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from transforms.frame_task import FrameTaskError, frame_staging_path, process_frames
+from transforms.keyring import Keyring
+from transforms.pixels.assemble import write_deidentified_file
+from transforms.pixels.encode import EncodedFrame, plan_encoding
+from transforms.pixels.frames import FrameReader, UndecodableFrameError
+from transforms.pixels.ocr import OcrCache
+from transforms.spark import task_partitions
+from warehouse.schemas import ASSEMBLY_RESULT, DEID_FILES, FRAME_TASK_RESULT, FRAME_TEXT
+
+TASK_COLUMNS = FRAME_TASK_RESULT.fieldNames()
+ASSEMBLY_COLUMNS = ASSEMBLY_RESULT.fieldNames()
+
+
+@dataclass(frozen=True)
+class PixelSettings:
+    run_key: str                  # options fingerprint + redaction mode: staging and rows are per run key
+    redact_mode: str              # phi | all
+    staging_root: str             # silver/staging
+    frames_per_task: int = 8
+    lossy_jpeg_policy: str = "same_syntax"
+
+    def frames_dir(self, sha256: str) -> Path:
+        return Path(self.staging_root) / "frames" / self.run_key / sha256
+
+    def candidate_path(self, sha256: str) -> Path:
+        return Path(self.staging_root) / "candidates" / self.run_key / f"{sha256}.dcm"
+
+
+def plan_frame_tasks(files: DataFrame, frames_per_task: int) -> DataFrame:
+    """One row per run of `frames_per_task` frames of each file with pixel data."""
+    step = max(frames_per_task, 1)
+    with_pixels = files.where(F.col("frames") > 0)
+    starts = with_pixels.withColumn("first_frame", F.explode(F.sequence(F.lit(0), F.col("frames") - 1, F.lit(step))))
+    return starts.withColumn("stop_frame", F.least(F.col("first_frame") + step, F.col("frames")))
+
+
+def run_frame_tasks(tasks: DataFrame, settings: PixelSettings) -> DataFrame:
+    """`tasks` has sha256, batch_id, raw_path, first_frame, stop_frame (and phi_elements in phi mode)."""
+    spark = tasks.sparkSession
+    count = tasks.count()
+    spread = tasks.repartition(task_partitions(spark, count, 1))   # frame tasks are coarse already
+
+    def run_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        keyring = Keyring.from_env()
+        caches: dict[str, OcrCache] = {}            # repeated overlays of one file are read once
+        for batch in batches:
+            rows = [_run_one(r, settings, keyring, caches.setdefault(r["sha256"], OcrCache()))
+                    for r in batch.to_dict("records")]
+            yield pd.DataFrame(rows, columns=TASK_COLUMNS)
+
+    return spread.mapInPandas(run_partition, FRAME_TASK_RESULT).localCheckpoint(eager=True)
+
+
+def _run_one(task: dict, settings: PixelSettings, keyring: Keyring, cache: OcrCache) -> dict:
+    row = dict.fromkeys(TASK_COLUMNS) | {k: task[k] for k in ("sha256", "batch_id", "first_frame", "stop_frame")}
+    row |= {"run_key": settings.run_key, "changed_frames": [], "boxes": []}
+    started = time.perf_counter()
+    try:
+        find_phi = _phi_finder(task.get("phi_elements"), keyring) if settings.redact_mode == "phi" else None
+        result = process_frames(task["raw_path"], int(task["first_frame"]), int(task["stop_frame"]),
+                                settings.redact_mode, keyring, str(settings.frames_dir(task["sha256"])),
+                                find_phi, settings.lossy_jpeg_policy, cache)
+    except FrameTaskError as exc:
+        return row | {"error": exc.reason, "seconds": time.perf_counter() - started}
+    except Exception as exc:  # noqa: BLE001 - quarantine the file, never publish it half-redacted
+        return row | {"error": f"frame_task_failed:{type(exc).__name__}",
+                      "seconds": time.perf_counter() - started}
+    return row | {
+        "changed_frames": result.changed_frames, "ocr_cache_hits": result.ocr_hits,
+        "tesseract_calls": result.tesseract_calls, "seconds": result.seconds,
+        "boxes": [{"frame": b.frame, "left": b.box.left, "top": b.box.top, "width": b.box.width,
+                   "height": b.box.height, "confidence": b.confidence, "text_hash": b.text_hash,
+                   "is_phi": b.is_phi, "category": b.category, "source": b.source, "redacted": b.redacted}
+                  for b in result.boxes],
+    }
+
+
+def _phi_finder(phi_elements, keyring: Keyring):
+    """The PHI recognizer for one file, with the dictionary built from its bronze header rows."""
+    from transforms.phi import build_phi_finder
+
+    return build_phi_finder(list(phi_elements) if phi_elements is not None else [], keyring)
+
+
+def frame_text_rows(results: DataFrame) -> DataFrame:
+    exploded = results.where(F.col("error").isNull()).select(
+        "sha256", "batch_id", "run_key", F.explode("boxes").alias("b"))
+    return exploded.select("sha256", "batch_id", "run_key", "b.*").select(*FRAME_TEXT.fieldNames())
+
+
+def file_results(results: DataFrame) -> DataFrame:
+    """Per file: changed frames, box counts, and the first error of any of its frame tasks."""
+    return results.groupBy("sha256").agg(
+        F.flatten(F.collect_list("changed_frames")).alias("changed_frames"),
+        F.sum(F.size("boxes")).alias("text_boxes"),
+        F.sum(F.size(F.filter("boxes", lambda b: b["is_phi"]))).alias("phi_boxes"),
+        F.sum(F.size(F.filter("boxes", lambda b: b["redacted"]))).alias("redacted_boxes"),
+        F.min("error").alias("error"),
+    )
+
+
+def assemble_files(files: DataFrame, settings: PixelSettings) -> DataFrame:
+    """`files`: sha256, batch_id, raw_path, frames, header_bytes, changed_frames, box counts, error."""
+    spark = files.sparkSession
+    spread = files.repartition(task_partitions(spark, files.count(), 4))
+
+    def assemble_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            yield pd.DataFrame([assemble_one(r, settings) for r in batch.to_dict("records")],
+                               columns=ASSEMBLY_COLUMNS)
+
+    return spread.mapInPandas(assemble_partition, ASSEMBLY_RESULT).localCheckpoint(eager=True)
+
+
+def assemble_one(row: dict, settings: PixelSettings) -> dict:
+    started = time.perf_counter()
+    sha = row["sha256"]
+    out = dict.fromkeys(ASSEMBLY_COLUMNS) | {
+        "sha256": sha, "batch_id": row["batch_id"], "run_key": settings.run_key,
+        "redact_mode": settings.redact_mode, "frames": int(row["frames"] or 0),
+        "text_boxes": int(row.get("text_boxes") or 0), "phi_boxes": int(row.get("phi_boxes") or 0),
+        "redacted_boxes": int(row.get("redacted_boxes") or 0)}
+    if row.get("error"):
+        return out | {"error": row["error"]}
+    candidate = settings.candidate_path(sha)
+    candidate.parent.mkdir(parents=True, exist_ok=True)
+    header = pydicom.dcmread(io.BytesIO(bytes(row["header_bytes"])))
+    try:
+        if out["frames"] == 0:
+            decision = _write_header_only(header, candidate)
+        else:
+            decision = _write_with_pixels(header, row, settings, candidate)
+    except (UndecodableFrameError, FrameTaskError) as exc:
+        return out | {"error": exc.reason}
+    except Exception as exc:  # noqa: BLE001 - never publish a half-written file
+        return out | {"error": f"assembly_failed:{type(exc).__name__}"}
+    shutil.rmtree(settings.frames_dir(sha), ignore_errors=True)     # staged frames are now in the file
+    return out | decision | {"candidate_path": str(candidate), "seconds": time.perf_counter() - started}
+
+
+def _write_with_pixels(header, row: dict, settings: PixelSettings, candidate: Path) -> dict:
+    listed = row.get("changed_frames")            # a numpy array from Arrow, or None
+    changed = sorted({int(i) for i in (listed if listed is not None else [])})
+    frames_dir = settings.frames_dir(row["sha256"])
+    with FrameReader(row["raw_path"]) as reader:
+        plan = plan_encoding(reader.info, bool(changed), settings.lossy_jpeg_policy)
+        staged = {i: _staged_loader(frame_staging_path(frames_dir, i), plan.output_syntax) for i in changed}
+        decision = write_deidentified_file(header, reader, staged, candidate,
+                                           lossy_jpeg_policy=settings.lossy_jpeg_policy, plan=plan)
+    return {"output_sha256": decision.output_sha256, "output_bytes": decision.output_size,
+            "original_syntax": decision.original_syntax, "output_syntax": decision.output_syntax,
+            "syntax_kept": decision.kept, "syntax_reason": decision.reason or None,
+            "frames_copied": decision.frames_copied, "frames_reencoded": decision.frames_reencoded}
+
+
+def _staged_loader(path: Path, syntax):
+    return lambda: EncodedFrame(path.read_bytes(), syntax)
+
+
+def _write_header_only(header, candidate: Path) -> dict:
+    import hashlib
+
+    from transforms.deid import write_dataset
+
+    data = write_dataset(header)
+    candidate.write_bytes(data)
+    syntax = str(header.file_meta.get("TransferSyntaxUID", "")) or None
+    return {"output_sha256": hashlib.sha256(data).hexdigest(), "output_bytes": len(data),
+            "original_syntax": syntax, "output_syntax": syntax, "syntax_kept": True, "syntax_reason": None,
+            "frames_copied": 0, "frames_reencoded": 0}
+
+
+def deid_file_rows(assembled: DataFrame) -> DataFrame:
+    return assembled.where(F.col("error").isNull()).select(*DEID_FILES.fieldNames())
+
+
+def assembly_failures(assembled: DataFrame) -> DataFrame:
+    return assembled.where(F.col("error").isNotNull()).select("sha256", "batch_id", "error")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from warehouse.layout import WAREHOUSE_ENV, Warehouse
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LEAKAGE = 0, 1, 2, 3
 IDENTIFIED_REFERENCE = re.compile(r"\bbronze\s*\.", re.IGNORECASE)
 
 
@@ -138,7 +138,8 @@ def cmd_ingest(args: argparse.Namespace, warehouse: Warehouse) -> int:
 
 def cmd_run(args: argparse.Namespace, warehouse: Warehouse) -> int:
     _require_secret()
-    return _run_folder(args, warehouse, _input_dir(args.input), None, as_json=args.json)
+    return _run_folder(args, warehouse, _input_dir(args.input), None, as_json=args.json,
+                       output=Path(args.output))
 
 
 def cmd_demo(args: argparse.Namespace, warehouse: Warehouse) -> int:
@@ -164,7 +165,9 @@ def _require_secret() -> None:
         raise UsageError(str(exc)) from exc
 
 
-def _run_folder(args, warehouse: Warehouse, input_dir: Path, selection, as_json: bool) -> int:
+def _run_folder(args, warehouse: Warehouse, input_dir: Path, selection, as_json: bool,
+                output: Path | None = None) -> int:
+    from orchestration.export import export_gold
     from orchestration.runner import EmptyInputError, register_folder, run_batch
     from orchestration.summary import summarize_batch
     from warehouse.spark_session import spark_session_scope
@@ -175,15 +178,23 @@ def _run_folder(args, warehouse: Warehouse, input_dir: Path, selection, as_json:
         raise UsageError(str(exc)) from exc
     _progress(f"batch {manifest.batch_id}: {len(manifest.files)} files from {input_dir}")
     pipeline = _pipeline_settings(args)
+    full_run = selection is None
     with spark_session_scope(warehouse=warehouse) as spark:   # the run's resource shares it
         outcome = run_batch(warehouse, manifest, selection, pipeline=pipeline)
-        summary = summarize_batch(spark, warehouse, manifest.batch_id)
+        summary = summarize_batch(spark, warehouse, manifest.batch_id,
+                                  pipeline.run_key() if full_run else None, outcome.run_id)
+        exported = export_gold(spark, warehouse, manifest.batch_id, pipeline.run_key(), output) if output else None
     if as_json:
-        print(json.dumps(summary.to_dict() | {"run_id": outcome.run_id, "success": outcome.success}))
+        print(json.dumps(summary.to_dict() | {"run_id": outcome.run_id, "success": outcome.success,
+                                              "exported": exported}))
     else:
         print(summary.render())
+        if exported is not None:
+            print(f"  exported           {exported} files to {output}")
         print(f"  dagster run        {outcome.run_id} ({'succeeded' if outcome.success else 'FAILED'})")
-    return EXIT_OK if outcome.success else EXIT_FAILED
+    if not outcome.success:
+        return EXIT_FAILED
+    return EXIT_LEAKAGE if summary.quarantined_for_leakage else EXIT_OK
 
 
 def cmd_sql(args: argparse.Namespace, warehouse: Warehouse) -> int:

@@ -7,13 +7,16 @@ from dagster import AssetSelection, Definitions, in_process_executor
 from orchestration.assets.bronze import bronze_dicom_files
 from orchestration.assets.metadata import dicom_metadata
 from orchestration.assets.silver_headers import silver_deid_headers
+from orchestration.assets.gate import silver_leakage_report
+from orchestration.assets.gold import gold_dicom_archive
 from orchestration.assets.silver_pixels import silver_deid_files
 from orchestration.jobs import deidentify_batch
 from orchestration.resources import KeyringResource, PipelineSettings, SparkResource, WarehouseResource
 from orchestration.schedules import daily_reconciliation
 from orchestration.sensors import landing_sensor
 
-ASSETS = [bronze_dicom_files, dicom_metadata, silver_deid_headers, silver_deid_files]
+ASSETS = [bronze_dicom_files, dicom_metadata, silver_deid_headers, silver_deid_files, silver_leakage_report,
+          gold_dicom_archive]
 # What `deidlake ingest` materializes: the landing batch into bronze, and its metadata.
 INGEST_SELECTION = AssetSelection.assets(bronze_dicom_files, dicom_metadata)
 

@@ -82,3 +82,15 @@ class PipelineSettings(ConfigurableResource):
         from transforms.deid import DeidOptions
 
         return DeidOptions.from_names(list(self.deid_options))
+
+    def options_fingerprint(self) -> str:
+        """What the header step applies (Clean options are applied: the PHI recognizer cleans text)."""
+        from transforms.spark.header_deid import uses_text_cleaner
+
+        options = self.options()
+        return options.effective(has_text_cleaner=uses_text_cleaner(options)).fingerprint
+
+    def run_key(self) -> str:
+        """Options + redaction choices: silver rows, staging and the gold tree are kept per run key."""
+        key = f"{self.options_fingerprint()}-{self.redact}"
+        return key if self.lossy_jpeg_policy == "same_syntax" else f"{key}-{self.lossy_jpeg_policy}"

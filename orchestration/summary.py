@@ -24,6 +24,16 @@ class BatchSummary:
     files_by_modality: dict[str, int] = field(default_factory=dict)
     frames: int = 0
     estimated_cost_seconds: float = 0.0
+    run_key: str | None = None
+    published: int = 0
+    text_boxes: int = 0
+    phi_boxes: int = 0
+    redacted_boxes: int = 0
+    checks: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def quarantined_for_leakage(self) -> int:
+        return sum(n for key, n in self.quarantined_by_stage_reason.items() if key.startswith("leakage:"))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,6 +52,13 @@ class BatchSummary:
             f"  by modality        {_inline(self.files_by_modality)}",
             f"  estimated cost     {self.estimated_cost_seconds:.1f} s (1 core)",
         ]
+        if self.run_key:
+            lines += [
+                f"  published (gold)   {self.published}",
+                f"  text boxes         {self.text_boxes} found, {self.phi_boxes} PHI, "
+                f"{self.redacted_boxes} redacted",
+                f"  leakage checks     {_inline(self.checks)}",
+            ]
         return "\n".join(lines)
 
 
@@ -49,7 +66,8 @@ def _inline(counts: dict[str, int]) -> str:
     return "(" + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) + ")" if counts else ""
 
 
-def summarize_batch(spark: SparkSession, warehouse: Warehouse, batch_id: str) -> BatchSummary:
+def summarize_batch(spark: SparkSession, warehouse: Warehouse, batch_id: str, run_key: str | None = None,
+                    run_id: str | None = None) -> BatchSummary:
     summary = BatchSummary(batch_id)
     landed = read_table(spark, warehouse, tables.LANDING_FILES).where(F.col("batch_id") == batch_id)
     summary.landing_files = landed.count()
@@ -58,7 +76,8 @@ def summarize_batch(spark: SparkSession, warehouse: Warehouse, batch_id: str) ->
     summary.bytes = int(files.agg(F.coalesce(F.sum("size_bytes"), F.lit(0))).first()[0])
     summary.ok = files.where(F.col("status") == "ok").count()
     summary.rejected_by_reason = _counts(files.where(F.col("status") == "rejected"), "reject_reason")
-    quarantine = read_table(spark, warehouse, tables.QUARANTINE).join(files.select("sha256"), "sha256")
+    quarantine = (read_table(spark, warehouse, tables.QUARANTINE).where(F.col("resolved_at").isNull())
+                  .join(files.select("sha256"), "sha256"))
     summary.quarantined_by_stage_reason = _counts(
         quarantine.withColumn("key", F.concat_ws(":", "stage", "reason")), "key")
     complexity = read_table(spark, warehouse, tables.DICOM_COMPLEXITY).join(files.select("sha256"), "sha256")
@@ -66,8 +85,23 @@ def summarize_batch(spark: SparkSession, warehouse: Warehouse, batch_id: str) ->
     totals = complexity.agg(F.coalesce(F.sum("frames"), F.lit(0)),
                             F.coalesce(F.sum("estimated_cost_seconds"), F.lit(0.0))).first()
     summary.frames, summary.estimated_cost_seconds = int(totals[0]), float(totals[1])
+    if run_key:
+        _add_run_figures(spark, warehouse, summary, files.select("sha256"), run_key, run_id)
     files.unpersist()
     return summary
+
+
+def _add_run_figures(spark, warehouse, summary: BatchSummary, shas, run_key: str, run_id: str | None) -> None:
+    summary.run_key = run_key
+    summary.published = (read_table(spark, warehouse, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key)
+                         .join(shas, "sha256").count())
+    boxes = (read_table(spark, warehouse, tables.DEID_FILES).where(F.col("run_key") == run_key).join(shas, "sha256")
+             .agg(*[F.coalesce(F.sum(c), F.lit(0)).alias(c) for c in ("text_boxes", "phi_boxes", "redacted_boxes")])
+             .first())
+    summary.text_boxes, summary.phi_boxes, summary.redacted_boxes = (int(boxes[0]), int(boxes[1]), int(boxes[2]))
+    if run_id:
+        checks = read_table(spark, warehouse, tables.LEAKAGE_CHECKS).where(F.col("run_id") == run_id).collect()
+        summary.checks = {r["check"]: ("passed" if r["passed"] else f"{r['files_failed']} failed") for r in checks}
 
 
 def _counts(df, column: str) -> dict[str, int]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from transforms.keyring import Keyring
+from transforms.phi.errors import RecognizerError
 from transforms.pixels.analyze import FrameText, find_text, regions_to_redact
 from transforms.pixels.encode import encode_frame, plan_encoding
 from transforms.pixels.frames import FrameReader, UndecodableFrameError
@@ -96,6 +97,8 @@ def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Key
                     result.changed_frames.append(index)
     except UndecodableFrameError as exc:
         raise FrameTaskError(exc.reason, getattr(exc, "frame", None)) from exc
+    except RecognizerError as exc:
+        raise FrameTaskError(f"recognizer:{exc.reason}") from exc
     result.ocr_hits, result.ocr_misses, result.tesseract_calls = cache.hits, cache.misses, cache.tesseract_calls
     result.seconds = time.perf_counter() - started
     return result
@@ -117,7 +120,9 @@ def _choose_boxes(found: FrameText, mode: str, keyring: Keyring,
 
 def _line_record(frame: int, line: TextLine, spans: list[PhiSpan], keyring: Keyring,
                  filled: list[Box]) -> BoxRecord:
-    hits = [s for s in spans if any(_overlaps(b, line.region) for b in s.boxes)]
+    # A span belongs to the line whose words it covers (line regions are padded and may touch the
+    # neighbouring line; word boxes do not).
+    hits = [s for s in spans if any(_overlaps(b, w.box) for b in s.boxes for w in line.words)]
     confidences = [w.confidence for w in line.words]
     return BoxRecord(
         frame=frame, box=line.region,

@@ -19,6 +19,9 @@ class Warehouse:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
     @classmethod
     def resolve(cls, override: str | os.PathLike | None = None) -> "Warehouse":
         """`override`, else $DEIDLAKE_WAREHOUSE, else the project default under warehouse/data."""

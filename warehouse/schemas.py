@@ -125,6 +125,7 @@ QUARANTINE = _schema(
     ("detail", StringType()),                 # PHI-free
     ("quarantined_at", TimestampType(), False),
     ("run_id", StringType()),
+    ("resolved_at", TimestampType()),         # set when a later run published the file after a fix
 )
 
 # metrics.stage_runs: throughput per run and per stage (PHI-free).
@@ -236,3 +237,68 @@ DEID_FILES = _schema(
     ("seconds", DoubleType(), False),
 )
 ASSEMBLY_RESULT = StructType(list(nullable(DEID_FILES).fields) + [StructField("error", StringType())])
+
+
+# silver.leakage_results: the gate's measures per candidate file (PHI-free: counts and element paths).
+LEAKAGE_RESULTS = _schema(
+    ("sha256", StringType(), False),
+    ("batch_id", StringType(), False),
+    ("run_key", StringType(), False),
+    ("output_sha256", StringType(), False),
+    ("header_leak_hits", IntegerType(), False),
+    ("header_leak_paths", ArrayType(StringType())),
+    ("uid_survivors", IntegerType(), False),
+    ("record_present", BooleanType(), False),
+    ("structure_ok", BooleanType(), False),
+    ("structure_problems", ArrayType(StringType())),
+    ("pixel_leak_hits", IntegerType(), False),
+    ("pixel_leak_frames", ArrayType(IntegerType())),
+    ("frames_rechecked", IntegerType(), False),
+    ("failed_checks", ArrayType(StringType())),
+    ("measured_at", TimestampType(), False),
+    ("run_id", StringType()),
+)
+LEAKAGE_TASK_RESULT = StructType(list(nullable(LEAKAGE_RESULTS).fields) + [StructField("error", StringType())])
+RECHECK_TASK_RESULT = _schema(
+    ("sha256", StringType()),
+    ("first_frame", IntegerType()),
+    ("leaking_frames", ArrayType(IntegerType())),
+    ("frames_rechecked", IntegerType()),
+    ("error", StringType()),
+)
+
+# gold.manifest: every published file, traceable to its bronze input (no PHI: keyed pseudonyms, new UIDs).
+GOLD_MANIFEST = _schema(
+    ("sha256", StringType(), False),          # the bronze input
+    ("run_key", StringType(), False),
+    ("batch_id", StringType(), False),
+    ("gold_path", StringType(), False),       # relative to the gold archive root
+    ("output_sha256", StringType(), False),
+    ("output_bytes", LongType(), False),
+    ("patient_pseudonym", StringType(), False),
+    ("study_instance_uid", StringType()),
+    ("series_instance_uid", StringType()),
+    ("sop_instance_uid", StringType()),
+    ("sop_class_uid", StringType()),
+    ("transfer_syntax", StringType()),
+    ("syntax_kept", BooleanType()),
+    ("redact_mode", StringType(), False),
+    ("options", ArrayType(StringType())),
+    ("options_fingerprint", StringType(), False),
+    ("key_fingerprint", StringType(), False),
+    ("checks_passed", ArrayType(StringType()), False),
+    ("pipeline_version", StringType(), False),
+    ("published_at", TimestampType(), False),
+    ("run_id", StringType()),
+)
+
+# metrics.leakage_checks: every gate evaluation, for the leakage-over-time view.
+LEAKAGE_CHECKS = _schema(
+    ("run_id", StringType(), False),
+    ("batch_id", StringType(), False),
+    ("check", StringType(), False),
+    ("files_checked", LongType(), False),
+    ("files_failed", LongType(), False),
+    ("passed", BooleanType(), False),
+    ("evaluated_at", TimestampType(), False),
+)

@@ -50,8 +50,15 @@ FRAME_TEXT = TableSpec("silver", "frame_text", schemas.FRAME_TEXT,
                        partition_by=("batch_id",))
 DEID_FILES = TableSpec("silver", "deid_files", schemas.DEID_FILES, ("sha256", "run_key"), identified=False)
 
+LEAKAGE_RESULTS = TableSpec("silver", "leakage_results", schemas.LEAKAGE_RESULTS, ("sha256", "run_key"),
+                            identified=False)
+GOLD_MANIFEST = TableSpec("gold", "manifest", schemas.GOLD_MANIFEST, ("sha256", "run_key"), identified=False)
+LEAKAGE_CHECKS = TableSpec("metrics", "leakage_checks", schemas.LEAKAGE_CHECKS, ("run_id", "batch_id", "check"),
+                           identified=False)
+
 TABLES: dict[str, TableSpec] = {
     spec.qualified_name: spec
     for spec in (LANDING_FILES, DICOM_FILES, DICOM_ELEMENTS, DICOM_COMPLEXITY, QUARANTINE, STAGE_RUNS,
-                 DEID_HEADERS, DEID_AUDIT, FRAME_TEXT, DEID_FILES)
+                 DEID_HEADERS, DEID_AUDIT, FRAME_TEXT, DEID_FILES, LEAKAGE_RESULTS, GOLD_MANIFEST,
+                 LEAKAGE_CHECKS)
 }

@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 from pyspark.sql import functions as F
 
 from orchestration.partitions import landing_batches
+from orchestration.quarantine import quarantine
 from orchestration.resources import SparkResource, WarehouseResource
 from orchestration.stage_metrics import StageTimer, counts_metadata
 from transforms.ingest import DEFAULT_MAX_FILE_BYTES
@@ -36,10 +37,8 @@ def bronze_dicom_files(context: AssetExecutionContext, config: IngestConfig, spa
     upsert_rows(session, wh, tables.DICOM_FILES, ingested,
                 update_columns=("status", "reject_reason", "reject_detail"))
     rejected = ingested.where(F.col("status") == "rejected")
-    merge_new_rows(session, wh, tables.QUARANTINE, rejected.select(
-        "sha256", "batch_id", F.lit("ingest").alias("stage"), F.col("reject_reason").alias("reason"),
-        F.col("reject_detail").alias("detail"), F.col("ingest_time").alias("quarantined_at"),
-        F.lit(context.run_id).alias("run_id")))
+    quarantine(session, wh, rejected, "ingest", context.run_id, reason="reject_reason",
+               detail="reject_detail", at="ingest_time")
 
     summary = ingested.agg(F.count("*").alias("files"), F.countDistinct("sha256").alias("distinct"),
                            F.coalesce(F.sum("size_bytes"), F.lit(0)).alias("bytes")).first()

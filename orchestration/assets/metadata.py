@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, AssetSpec, Config, MaterializeResult,
 from pyspark.sql import functions as F
 
 from orchestration.partitions import landing_batches
+from orchestration.quarantine import quarantine
 from orchestration.resources import SparkResource, WarehouseResource
 from orchestration.stage_metrics import StageTimer, counts_metadata
 from transforms.spark.metadata import complexity_rows, describe_files, element_rows, metadata_failures
@@ -45,10 +46,7 @@ def dicom_metadata(context: AssetExecutionContext, config: MetadataConfig, spark
     merge_new_rows(session, wh, tables.DICOM_ELEMENTS, element_rows(described))
     merge_new_rows(session, wh, tables.DICOM_COMPLEXITY, complexity_rows(described))
     failures = metadata_failures(described)
-    merge_new_rows(session, wh, tables.QUARANTINE, failures.select(
-        "sha256", "batch_id", F.lit("metadata").alias("stage"), F.col("metadata_error").alias("reason"),
-        F.lit(None).cast("string").alias("detail"), F.current_timestamp().alias("quarantined_at"),
-        F.lit(context.run_id).alias("run_id")))
+    quarantine(session, wh, failures, "metadata", context.run_id, reason="metadata_error")
 
     summary = described.agg(F.count("*").alias("files"),
                             F.coalesce(F.sum("file_bytes"), F.lit(0)).alias("bytes"),

@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 from pyspark.sql import functions as F
 
 from orchestration.partitions import landing_batches
+from orchestration.quarantine import quarantine
 from orchestration.resources import PipelineSettings, SparkResource, WarehouseResource
 from orchestration.stage_metrics import StageTimer, counts_metadata
 from transforms.spark.header_deid import audit_rows, deidentify_headers, failures, header_rows
@@ -27,7 +28,7 @@ def silver_deid_headers(context: AssetExecutionContext, config: HeaderDeidConfig
     batch_id = context.partition_key
     timer = StageTimer("header_deid", batch_id, context.run_id)
     options = pipeline.options()
-    fingerprint = options.effective(has_text_cleaner=False).fingerprint
+    fingerprint = pipeline.options_fingerprint()
 
     parsed = read_table(session, wh, tables.DICOM_COMPLEXITY).select("sha256")   # headers that parsed
     done = read_table(session, wh, tables.DEID_HEADERS).where(
@@ -39,10 +40,7 @@ def silver_deid_headers(context: AssetExecutionContext, config: HeaderDeidConfig
     merge_new_rows(session, wh, tables.DEID_HEADERS, header_rows(results))
     merge_new_rows(session, wh, tables.DEID_AUDIT, audit_rows(results))
     failed = failures(results)
-    merge_new_rows(session, wh, tables.QUARANTINE, failed.select(
-        "sha256", "batch_id", F.lit("header_deid").alias("stage"), F.col("error").alias("reason"),
-        F.lit(None).cast("string").alias("detail"), F.current_timestamp().alias("quarantined_at"),
-        F.lit(context.run_id).alias("run_id")))
+    quarantine(session, wh, failed, "header_deid", context.run_id)
 
     files = results.count()
     reasons = Counter({r["error"]: r["n"] for r in failed.groupBy("error").agg(F.count("*").alias("n")).collect()})

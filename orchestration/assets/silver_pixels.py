@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from pyspark.sql import functions as F
 
 from orchestration.partitions import landing_batches
+from orchestration.quarantine import quarantine
 from orchestration.resources import PipelineSettings, SparkResource, WarehouseResource
 from orchestration.stage_metrics import StageTimer, counts_metadata
 from transforms.spark.pixels import (
@@ -23,11 +24,7 @@ from warehouse.delta_io import batch_files, merge_new_rows, read_table
 
 
 def pixel_settings(pipeline: PipelineSettings, staging_root: str) -> PixelSettings:
-    fingerprint = pipeline.options().effective(has_text_cleaner=False).fingerprint
-    run_key = f"{fingerprint}-{pipeline.redact}"
-    if pipeline.lossy_jpeg_policy != "same_syntax":
-        run_key += f"-{pipeline.lossy_jpeg_policy}"
-    return PixelSettings(run_key, pipeline.redact, staging_root, pipeline.frames_per_task,
+    return PixelSettings(pipeline.run_key(), pipeline.redact, staging_root, pipeline.frames_per_task,
                          pipeline.lossy_jpeg_policy)
 
 
@@ -42,7 +39,7 @@ def silver_deid_files(context: AssetExecutionContext, spark: SparkResource, ware
     batch_id = context.partition_key
     timer = StageTimer("pixel", batch_id, context.run_id)
     settings = pixel_settings(pipeline, str(wh.silver_staging))
-    fingerprint = settings.run_key.split("-" + settings.redact_mode)[0]
+    fingerprint = pipeline.options_fingerprint()
 
     headers = read_table(session, wh, tables.DEID_HEADERS).where(F.col("options_fingerprint") == fingerprint)
     done = read_table(session, wh, tables.DEID_FILES).where(F.col("run_key") == settings.run_key)
@@ -63,10 +60,7 @@ def silver_deid_files(context: AssetExecutionContext, spark: SparkResource, ware
     assembled = assemble_files(per_file, settings)
     merge_new_rows(session, wh, tables.DEID_FILES, deid_file_rows(assembled))
     failed = assembly_failures(assembled)
-    merge_new_rows(session, wh, tables.QUARANTINE, failed.select(
-        "sha256", "batch_id", F.lit("pixel").alias("stage"), F.col("error").alias("reason"),
-        F.lit(None).cast("string").alias("detail"), F.current_timestamp().alias("quarantined_at"),
-        F.lit(context.run_id).alias("run_id")))
+    quarantine(session, wh, failed, "pixel", context.run_id)
 
     totals = assembled.agg(F.count("*").alias("files"), F.coalesce(F.sum("frames"), F.lit(0)).alias("frames"),
                            F.coalesce(F.sum("redacted_boxes"), F.lit(0)).alias("redacted"),

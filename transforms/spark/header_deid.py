@@ -17,10 +17,17 @@ from pyspark.sql import functions as F
 from transforms.deid import DeidError, DeidOptions, deidentify_dataset, write_dataset
 from transforms.dicom_io import PIXEL_DATA_TAGS, HeaderError, file_size, find_incompleteness, read_header
 from transforms.keyring import Keyring
+from transforms.metadata import flatten_elements
+from transforms.phi import RecognizerError, build_text_cleaner
 from transforms.spark import task_partitions
 from warehouse.schemas import DEID_AUDIT, DEID_HEADERS, HEADER_DEID_TASK_RESULT
 
 RESULT_COLUMNS = HEADER_DEID_TASK_RESULT.fieldNames()
+
+
+def uses_text_cleaner(options: DeidOptions) -> bool:
+    """Clean Descriptors / Structured Content / Graphics keep text, cleaned by the PHI recognizer."""
+    return options.clean_descriptors or options.clean_structured_content or options.clean_graphics
 
 
 def deidentify_headers(files: DataFrame, options: DeidOptions, files_per_task: int = 32) -> DataFrame:
@@ -39,8 +46,7 @@ def deidentify_headers(files: DataFrame, options: DeidOptions, files_per_task: i
     return tasks.mapInPandas(deidentify_partition, HEADER_DEID_TASK_RESULT).localCheckpoint(eager=True)
 
 
-def deidentify_one(sha256: str, batch_id: str, raw_path: str, options: DeidOptions, keyring: Keyring,
-                   text_cleaner=None) -> dict:
+def deidentify_one(sha256: str, batch_id: str, raw_path: str, options: DeidOptions, keyring: Keyring) -> dict:
     started = time.perf_counter()
     row = dict.fromkeys(RESULT_COLUMNS) | {"sha256": sha256, "batch_id": batch_id, "audit": []}
     try:
@@ -48,14 +54,17 @@ def deidentify_one(sha256: str, batch_id: str, raw_path: str, options: DeidOptio
         incomplete = find_incompleteness(ds, file_size(raw_path))
         if incomplete:
             return row | {"error": incomplete}
-        result = deidentify_dataset(ds, options, keyring, text_cleaner)
+        # The same recognizer as the burned-in text, with this file's own header as its dictionary, so
+        # the header and the pixels never disagree about what is PHI (built before the header changes).
+        cleaner = build_text_cleaner(flatten_elements(ds)[0]) if uses_text_cleaner(options) else None
+        result = deidentify_dataset(ds, options, keyring, cleaner)
         for tag in PIXEL_DATA_TAGS:                  # the pixel step writes pixel data from the raw store
             if tag in result.dataset:
                 del result.dataset[tag]
         header_bytes = write_dataset(result.dataset)
     except HeaderError as exc:
         return row | {"error": exc.reason}
-    except DeidError as exc:
+    except (DeidError, RecognizerError) as exc:
         return row | {"error": exc.reason}
     except Exception as exc:  # noqa: BLE001 - never half-clean a file: quarantine it with the type
         return row | {"error": f"deid_failed:{type(exc).__name__}"}

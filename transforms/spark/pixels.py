@@ -22,7 +22,8 @@ from pyspark.sql import functions as F
 
 from transforms.frame_task import FrameTaskError, frame_staging_path, process_frames
 from transforms.keyring import Keyring
-from transforms.pixels.assemble import write_deidentified_file
+from transforms.deid.record import add_clean_pixel_data
+from transforms.pixels.assemble import set_burned_in_annotation, write_deidentified_file
 from transforms.pixels.encode import EncodedFrame, plan_encoding
 from transforms.pixels.frames import FrameReader, UndecodableFrameError
 from transforms.pixels.ocr import OcrCache
@@ -147,6 +148,11 @@ def assemble_one(row: dict, settings: PixelSettings) -> dict:
     candidate = settings.candidate_path(sha)
     candidate.parent.mkdir(parents=True, exist_ok=True)
     header = pydicom.dcmread(io.BytesIO(bytes(row["header_bytes"])))
+    if out["frames"]:
+        # Claimed here, verified by the leakage gate: a file that fails it is never published.
+        set_burned_in_annotation(header, verified_clean=True)
+        if row.get("changed_frames") is not None and len(row["changed_frames"]):
+            add_clean_pixel_data(header)
     try:
         if out["frames"] == 0:
             decision = _write_header_only(header, candidate)

@@ -1,0 +1,140 @@
+"""Gold: verified de-identified files published immutably, with a manifest back to their bronze input."""
+
+from datetime import datetime, timezone
+from typing import Iterator
+
+import pandas as pd
+from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from delta.tables import DeltaTable
+from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType, StringType, StructField, StructType
+
+from orchestration.expectations import ExpectationRunner
+from orchestration.partitions import landing_batches
+from orchestration.quarantine import quarantine
+from orchestration.resources import PipelineSettings, SparkResource, WarehouseResource
+from orchestration.stage_metrics import StageTimer
+from transforms.leakage import LEAKAGE_RULES
+from transforms.publish import PublishConflict, gold_relative_path, publish_file
+from transforms.spark import task_partitions
+from warehouse import tables
+from warehouse.delta_io import batch_files, merge_new_rows, read_table, table_location
+from warehouse.schemas import GOLD_MANIFEST
+
+PIPELINE_VERSION = "deidlake-0.1.0"
+PUBLISH_RESULT = StructType([StructField("sha256", StringType()), StructField("written", BooleanType()),
+                             StructField("error", StringType())])
+
+
+@asset(group_name="gold", partitions_def=landing_batches, kinds={"spark", "delta"},
+       deps=["silver_leakage_report"],
+       check_specs=[AssetCheckSpec("accounting", asset="gold_dicom_archive",
+                                   description="every bronze file of the batch is in gold or in quarantine, "
+                                               "exactly once")],
+       description="De-identified DICOM Part 10 files by pseudonymized patient/study/series, and gold.manifest.")
+def gold_dicom_archive(context: AssetExecutionContext, spark: SparkResource, warehouse: WarehouseResource,
+                       pipeline: PipelineSettings):
+    wh = warehouse.resolve()
+    session = spark.spark_session
+    batch_id = context.partition_key
+    timer = StageTimer("publish", batch_id, context.run_id)
+    run_key = pipeline.run_key()
+    archive = wh.gold_archive / run_key
+
+    ready = _publishable(session, wh, batch_id, run_key, pipeline.options_fingerprint()).localCheckpoint(eager=True)
+    results = _publish(ready, str(archive)).localCheckpoint(eager=True)
+    published = ready.join(results.where(F.col("error").isNull()).select("sha256"), "sha256")
+    merge_new_rows(session, wh, tables.GOLD_MANIFEST, _manifest_rows(published, pipeline, context.run_id))
+    quarantine(session, wh, results.where(F.col("error").isNotNull()).withColumn("batch_id", F.lit(batch_id)),
+               "publish", context.run_id)
+    _resolve_quarantine(session, wh, run_key)
+
+    outcome = ExpectationRunner(wh.root / "gx").validate_accounting(
+        _accounting(session, wh, batch_id, run_key), batch_id)
+    count = published.count()
+    seconds = timer.record(session, wh, count, int(published.agg(F.coalesce(F.sum("output_bytes"), F.lit(0))).first()[0]))
+    yield MaterializeResult(metadata={
+        "published": count, "newly_written": results.where(F.col("written")).count(),
+        "archive": MetadataValue.path(str(archive)), "run_key": run_key,
+        "seconds": MetadataValue.float(round(seconds, 3))})
+    yield AssetCheckResult(check_name="accounting", asset_key="gold_dicom_archive", passed=outcome.success,
+                           metadata={"files": outcome.evaluated,
+                                     "not_exactly_once": MetadataValue.json(list(outcome.failing_hashes)),
+                                     "data_docs": MetadataValue.path(ExpectationRunner.data_docs_path(wh.root / "gx"))})
+
+
+def _publishable(session, wh, batch_id: str, run_key: str, fingerprint: str):
+    """Files of the batch whose latest gate measures pass every rule, not published yet."""
+    passed = (read_table(session, wh, tables.LEAKAGE_RESULTS)
+              .where((F.col("run_key") == run_key) & (F.size("failed_checks") == 0))
+              .select("sha256", "output_sha256"))
+    files = read_table(session, wh, tables.DEID_FILES).where(F.col("run_key") == run_key).select(
+        "sha256", "run_key", "redact_mode", "candidate_path", "output_sha256", "output_bytes", "output_syntax",
+        "syntax_kept")
+    headers = (read_table(session, wh, tables.DEID_HEADERS).where(F.col("options_fingerprint") == fingerprint)
+               .select("sha256", "patient_pseudonym", "study_instance_uid", "series_instance_uid",
+                       "sop_instance_uid", "sop_class_uid", "options_fingerprint", "key_fingerprint"))
+    done = read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key).select("sha256")
+    ready = (files.join(batch_files(session, wh, batch_id).select("sha256"), "sha256")
+             .join(passed, ["sha256", "output_sha256"])           # the verified bytes, not newer ones
+             .join(headers, "sha256")
+             .join(done, "sha256", "left_anti")
+             .withColumn("batch_id", F.lit(batch_id)))
+    return ready.dropDuplicates(["sha256"])
+
+
+def _publish(ready, archive_root: str):
+    def publish_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            rows = []
+            for r in batch.to_dict("records"):
+                relative = gold_relative_path(r["patient_pseudonym"], r["study_instance_uid"],
+                                              r["series_instance_uid"], r["sop_instance_uid"], r["sha256"])
+                try:
+                    written = publish_file(r["candidate_path"], archive_root, relative, r["output_sha256"])
+                    rows.append({"sha256": r["sha256"], "written": written, "error": None})
+                except PublishConflict as exc:
+                    rows.append({"sha256": r["sha256"], "written": False, "error": exc.reason})
+                except Exception as exc:  # noqa: BLE001
+                    rows.append({"sha256": r["sha256"], "written": False, "error": f"publish_failed:{type(exc).__name__}"})
+            yield pd.DataFrame(rows, columns=["sha256", "written", "error"])
+
+    spread = ready.repartition(task_partitions(ready.sparkSession, ready.count(), 16))
+    return spread.mapInPandas(publish_partition, PUBLISH_RESULT)
+
+
+def _manifest_rows(published, pipeline: PipelineSettings, run_id: str):
+    relative = F.udf(lambda p, st, se, so, sha: gold_relative_path(p, st, se, so, sha), StringType())
+    options = pipeline.options()
+    return published.select(
+        "sha256", "run_key", "batch_id",
+        relative("patient_pseudonym", "study_instance_uid", "series_instance_uid", "sop_instance_uid",
+                 "sha256").alias("gold_path"),
+        "output_sha256", "output_bytes", "patient_pseudonym", "study_instance_uid", "series_instance_uid",
+        "sop_instance_uid", "sop_class_uid", F.col("output_syntax").alias("transfer_syntax"), "syntax_kept",
+        "redact_mode", F.array(*[F.lit(n) for n in options.names]).cast("array<string>").alias("options"),
+        "options_fingerprint", "key_fingerprint",
+        F.array(*[F.lit(rule.check) for rule in LEAKAGE_RULES]).alias("checks_passed"),
+        F.lit(PIPELINE_VERSION).alias("pipeline_version"),
+        F.lit(datetime.now(timezone.utc)).cast("timestamp").alias("published_at"), F.lit(run_id).alias("run_id"),
+    ).select(*GOLD_MANIFEST.fieldNames())
+
+
+def _resolve_quarantine(session, wh, run_key: str) -> None:
+    """A file published after a fix leaves quarantine: its open rows get `resolved_at`."""
+    published = read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key).select("sha256")
+    DeltaTable.forPath(session, table_location(wh, tables.QUARANTINE)).alias("q").merge(
+        published.alias("p"), "q.sha256 = p.sha256 AND q.resolved_at IS NULL"
+    ).whenMatchedUpdate(set={"resolved_at": "current_timestamp()"}).execute()
+
+
+def _accounting(session, wh, batch_id: str, run_key: str):
+    """Per distinct file of the batch: how many places it ended in (gold for this run key, quarantine)."""
+    files = batch_files(session, wh, batch_id).select("sha256")
+    gold = (read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key)
+            .select("sha256").distinct().withColumn("in_gold", F.lit(1)))
+    held = (read_table(session, wh, tables.QUARANTINE).where(F.col("resolved_at").isNull())
+            .select("sha256").distinct().withColumn("in_quarantine", F.lit(1)))
+    return (files.join(gold, "sha256", "left").join(held, "sha256", "left")
+            .select("sha256", (F.coalesce("in_gold", F.lit(0)) + F.coalesce("in_quarantine", F.lit(0)))
+                    .alias("outcomes")))

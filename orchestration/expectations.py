@@ -1,0 +1,102 @@
+"""Great Expectations suites over the leakage report and the batch accounting, with Data Docs.
+
+One suite per leakage rule (`transforms.leakage.LEAKAGE_RULES`, the single definition of "clean"), and
+one for accounting. They run on the Spark DataFrames through a file-backed GX context kept in the
+warehouse (`<warehouse>/gx`), so the Data Docs of every validation stay browsable next to the data.
+Failing rows are reported by file hash only (the report holds no PHI).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+
+from transforms.leakage import LeakageRule
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")      # nothing leaves the machine
+ACCOUNTING_SUITE = "accounting"
+INDEX_COLUMN = "sha256"
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    name: str
+    success: bool
+    evaluated: int
+    failing_hashes: tuple[str, ...]
+
+
+class ExpectationRunner:
+    def __init__(self, root: str | os.PathLike):
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.root = Path(root)
+        self.gx = gx
+        self.context = gx.get_context(mode="file", project_root_dir=str(self.root))
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        source = self._get_or_add(self.context.data_sources.get, lambda: self.context.data_sources.add_spark(
+            name="deidlake"), "deidlake")
+        self.asset = self._get_or_add(source.get_asset, lambda: source.add_dataframe_asset(name="report"), "report")
+        self.batch = self._get_or_add(self.asset.get_batch_definition,
+                                      lambda: self.asset.add_batch_definition_whole_dataframe("whole"), "whole")
+
+    @staticmethod
+    def _get_or_add(get, add, name):
+        try:
+            return get(name)
+        except Exception:  # noqa: BLE001 - GX raises several "not found" types
+            return add()
+
+    def validate_rules(self, report: DataFrame, rules: tuple[LeakageRule, ...], batch_id: str) -> list[SuiteOutcome]:
+        expectations = {rule.check: self._expectation(rule) for rule in rules}
+        return self._run(report, expectations, f"leakage-{batch_id}")
+
+    def validate_accounting(self, outcomes: DataFrame, batch_id: str) -> SuiteOutcome:
+        expectation = self.gx.expectations.ExpectColumnValuesToBeBetween(
+            column="outcomes", min_value=1, max_value=1)
+        return self._run(outcomes, {ACCOUNTING_SUITE: expectation}, f"accounting-{batch_id}")[0]
+
+    def _expectation(self, rule: LeakageRule):
+        if rule.value is not None:
+            return self.gx.expectations.ExpectColumnValuesToBeInSet(column=rule.column, value_set=[rule.value])
+        return self.gx.expectations.ExpectColumnValuesToBeBetween(column=rule.column, min_value=rule.low,
+                                                                  max_value=rule.high)
+
+    def _run(self, frame: DataFrame, expectations: dict, checkpoint_name: str) -> list[SuiteOutcome]:
+        gx = self.gx
+        definitions = []
+        for name, expectation in expectations.items():
+            suite = self._replace(self.context.suites, gx.ExpectationSuite(name=name, expectations=[expectation]))
+            definitions.append(self._replace(self.context.validation_definitions,
+                                             gx.ValidationDefinition(name=name, data=self.batch, suite=suite)))
+        result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": [INDEX_COLUMN]}
+        checkpoint = self._replace(self.context.checkpoints, gx.Checkpoint(
+            name=checkpoint_name, validation_definitions=definitions, result_format=result_format,
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")]))
+        result = checkpoint.run(batch_parameters={"dataframe": frame})
+        outcomes = []
+        for validation in result.run_results.values():
+            name = validation.suite_name
+            failing = sorted({str(row[INDEX_COLUMN]) for r in validation.results
+                              for row in (r.result.get("unexpected_index_list") or [])})
+            evaluated = max((r.result.get("element_count", 0) for r in validation.results), default=0)
+            outcomes.append(SuiteOutcome(name, bool(validation.success), int(evaluated), tuple(failing)))
+        order = list(expectations)
+        return sorted(outcomes, key=lambda o: order.index(o.name))
+
+    @staticmethod
+    def _replace(store, item):
+        try:
+            store.delete(item.name)
+        except Exception:  # noqa: BLE001 - absent
+            pass
+        return store.add(item)
+
+    @staticmethod
+    def data_docs_path(root: str | os.PathLike) -> str:
+        """Where the Data Docs index of the context rooted at `root` is written."""
+        return str(Path(root) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html")

@@ -1,0 +1,55 @@
+"""Publishing one verified candidate into the gold archive: immutable, content-checked, once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+CHUNK = 4 * 1024 * 1024
+
+
+class PublishConflict(Exception):
+    """The gold path already holds different content: published files are never overwritten."""
+
+    reason = "gold_path_conflict"
+
+
+def gold_relative_path(patient: str, study_uid: str | None, series_uid: str | None, sop_uid: str | None,
+                       sha256: str) -> str:
+    """pseudonymized patient / study / series / instance, from keyed values only."""
+    parts = [_safe(patient), _safe(study_uid or "no-study"), _safe(series_uid or "no-series")]
+    return "/".join(parts + [f"{_safe(sop_uid or sha256)}.dcm"])
+
+
+def publish_file(candidate: str | os.PathLike, gold_root: str | os.PathLike, relative: str,
+                 expected_sha256: str) -> bool:
+    """Copy the verified bytes to the gold path; True when newly written, False when already there."""
+    target = Path(gold_root) / relative
+    if target.exists():
+        if file_sha256(target) != expected_sha256:
+            raise PublishConflict(relative)
+        return False
+    if file_sha256(candidate) != expected_sha256:
+        raise ValueError("candidate changed after verification")      # never publish unverified bytes
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.incoming")
+    shutil.copyfile(candidate, tmp)
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, target)
+    return True
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _safe(part: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in part)

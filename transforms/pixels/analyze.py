@@ -13,7 +13,8 @@ from typing import Iterable, Sequence
 import numpy as np
 from pydicom.dataset import Dataset
 
-from transforms.pixels.detect import DEFAULT_SETTINGS, DetectorSettings, detect_text_regions
+from transforms.pixels.detect import DEFAULT_SETTINGS, DetectorSettings
+from transforms.pixels.locate import locate_text
 from transforms.pixels.frames import PixelInfo
 from transforms.pixels.ocr import OcrCache, OcrSettings, ocr_frames
 from transforms.pixels.prepare import grey_views
@@ -37,7 +38,7 @@ def find_text(frames: Sequence[tuple[int, np.ndarray]], info: PixelInfo, header:
     prepared = []
     for index, frame in frames:
         views = grey_views(frame, info, header)
-        prepared.append((index, views[0].image, tuple(detect_text_regions(views, detector))))
+        prepared.append((index, views[0].image, tuple(locate_text(frame, info, header, detector, views))))
     read = ocr_frames([(grey, regions) for _, grey, regions in prepared], ocr_settings, cache)
     return [FrameText(index, regions, tuple(lines)) for (index, _, regions), lines in zip(prepared, read)]
 

@@ -1,170 +1,243 @@
-"""A fast text-region detector: morphology and connected components, no OCR, no model.
+"""A fast text-line detector: morphology and connected components, no OCR, no model.
 
 Why this shape: Tesseract on a whole 2000x2000 radiograph costs seconds and mostly reads anatomy; burned-in
-text is a row of small, similarly sized, high-contrast strokes. A top-hat (bright text) and a black-hat
-(dark text) keep thin structures and drop large smooth ones; connected components of the thresholded
-result are kept when glyph-like (height, aspect, fill), then chained left to right into lines when they
-share a baseline band and a size. Only those line boxes go to OCR.
+text is a row of small, similarly sized strokes that stand out from their surroundings. A top-hat (bright
+text) and a black-hat (dark text) keep thin structures and drop large smooth ones; connected components of
+the thresholded result are kept when glyph-like (height, aspect, fill, stroke width), then chained left to
+right into lines when they share a baseline band and a size.
 
-All thresholds are relative to the glyph height or to the view's own contrast, never to one data source.
+Two contrast thresholds per view and polarity, because no single one serves every frame: Otsu's split
+of the response (with a floor) isolates strong text touching strong anatomy, and a low threshold, a
+multiple of the view's own noise, keeps faint text (grey text over bright anatomy, text just outside the
+display window) that Otsu would put with the background. The low threshold also passes chains of speckle
+and anatomy; `transforms.pixels.locate` has the learned model confirm those before they count.
+
+All thresholds are relative to the glyph height or to the view's own contrast and noise, never to one
+data source.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from transforms.pixels.dbnet import DbnetSettings
+from transforms.pixels.ink import InkSettings
 from transforms.pixels.prepare import GreyView
 from transforms.text_types import Box
 
 
 @dataclass(frozen=True)
 class DetectorSettings:
+    """How text regions are found: the morphological detector's glyph and line rules, and (used by
+    `transforms.pixels.locate`) which other detectors run and how regions are joined and padded."""
+
     min_glyph_height: int = 5        # lowercase of 8 px text
     max_glyph_height: int = 60       # capitals of 40 px text, with slack for accents and brackets
     kernel: int = 0                  # morphology kernel side; 0 = derived from max_glyph_height
-    min_contrast: int = 40           # grey levels between a stroke and its surroundings
+    min_contrast: int = 40           # floor of the Otsu threshold, grey levels between stroke and surroundings
+    noise_multiple: float = 5.0      # the low threshold: this many noise deviations of the view ...
+    min_faint_contrast: int = 8      # ... but at least this many grey levels (noise-free synthetic views)
     max_gap_ratio: float = 1.3       # horizontal gap between glyphs of one line, in glyph heights
     min_glyphs: int = 2              # a line needs this many glyphs (or one wide merged word)
     min_fill: float = 0.08           # stroke pixels / box area: rejects thin frames and lines
-    max_stroke_ratio: float = 0.45   # stroke width / glyph height: bold capitals stay near 0.3, blobs above
     max_fill: float = 0.95           # solid blocks are not glyphs
-    line_margin_ratio: float = 0.15  # margin added around a line box, in line heights
+    max_stroke_ratio: float = 0.22   # stroke width / glyph height (+ `stroke_slack_px`): bold capitals
+    stroke_slack_px: float = 2.5     # stay near 0.2; blur widens small glyphs' strokes by ~2 px; blobs above
+    single_component_words: bool = False  # one wide component as a word (touching letters); off by
+                                          # default: the gaps of a bright text block form such meshes
+    line_margin_ratio: float = 0.15  # margin added around a line box by `detect_text_regions`
+    # --- the combined locator (transforms.pixels.locate) ---
+    use_model: bool = True           # the learned detector (DBNet) over a local-contrast view
+    model: DbnetSettings = field(default_factory=DbnetSettings)
+    contrast_tiles: int = 8          # CLAHE tiles per side of the model's local-contrast view
+    use_ink: bool = True             # lines drawn with one pen value (lossless grey frames)
+    ink: InkSettings = field(default_factory=InkSettings)
+    confirm_with_model: bool = True  # morphological lines the model did not find must be confirmed by
+                                     # it on their stroke response (speckle and anatomy are not)
+    join_gap_ratio: float = 1.0      # regions on one line closer than this many heights become one
+    region_margin_ratio: float = 0.06  # added around each final region, in its heights (at least 1 px;
+                                       # redaction pads 3 px more): anti-aliased edges of large glyphs
+    confirm_min_aspect: float = 3.0  # unconfirmed morphological lines narrower than this many heights are
+                                     # dropped unseen (the model finds short words; speckle is short)
 
 
 DEFAULT_SETTINGS = DetectorSettings()
 
 
 @dataclass(frozen=True)
-class _Glyph:
-    left: int
-    top: int
-    width: int
-    height: int
+class LineCandidate:
+    """A line found by the morphological detector: its box, the view it was seen in, its polarity."""
 
-    @property
-    def right(self) -> int:
-        return self.left + self.width
-
-    @property
-    def bottom(self) -> int:
-        return self.top + self.height
+    box: Box
+    view: int
+    bright_text: bool
 
 
 def detect_text_regions(views: list[GreyView],
                         settings: DetectorSettings = DEFAULT_SETTINGS) -> list[Box]:
-    """Line boxes of probable text in frame coordinates, merged over all views and both polarities."""
-    boxes: list[Box] = []
-    for view in views:
-        polarities = (True,) if view.bright_text_only else (True, False)
-        for bright in polarities:
-            boxes.extend(_detect_one(view.image, bright, settings))
+    """Line boxes of probable text in frame coordinates, merged over all views and both polarities
+    (the morphological detector alone, padded by `line_margin_ratio`)."""
     if not views:
         return []
     rows, columns = views[0].image.shape
+    boxes = [candidate.box for candidate in line_candidates(views, settings)]
     return [box.padded(max(1, round(settings.line_margin_ratio * box.height)), rows, columns)
             for box in merge_overlapping(boxes)]
 
 
-def _detect_one(grey: np.ndarray, bright_text: bool, settings: DetectorSettings) -> list[Box]:
-    mask = _stroke_mask(grey, bright_text, settings)
-    glyphs = _glyphs(mask, settings)
-    lines = _chain_into_lines(glyphs, settings)
-    return [_line_box(line) for line in lines if _is_text_line(line, settings)]
+def line_candidates(views: list[GreyView], settings: DetectorSettings = DEFAULT_SETTINGS) -> list[LineCandidate]:
+    """Unpadded line boxes of every view and polarity, with where they were seen."""
+    found: list[LineCandidate] = []
+    for index, view in enumerate(views):
+        for bright in ((True,) if view.bright_text_only else (True, False)):
+            found.extend(LineCandidate(box, index, bright) for box in _detect_one(view.image, bright, settings))
+    return found
 
 
-def _stroke_mask(grey: np.ndarray, bright_text: bool, settings: DetectorSettings) -> np.ndarray:
-    """Pixels that stand out from their neighbourhood by at least the contrast threshold."""
+def stroke_response(grey: np.ndarray, bright_text: bool, settings: DetectorSettings = DEFAULT_SETTINGS) -> np.ndarray:
+    """How far each pixel stands out from its neighbourhood (top-hat or black-hat): text strokes are
+    bright here on a black page whatever lay under them, which is what the model is shown to confirm."""
     side = settings.kernel or max(9, settings.max_glyph_height // 3) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
     operation = cv2.MORPH_TOPHAT if bright_text else cv2.MORPH_BLACKHAT
-    response = cv2.morphologyEx(grey, operation, kernel)
-    # Otsu adapts to the view's contrast; the floor keeps noise and soft edges out of flat views.
+    return cv2.morphologyEx(grey, operation, kernel)
+
+
+def faint_threshold(grey: np.ndarray, settings: DetectorSettings = DEFAULT_SETTINGS) -> float:
+    """The low contrast threshold of a view: a multiple of its noise, with a floor."""
+    return max(settings.noise_multiple * noise_sigma(grey), float(settings.min_faint_contrast))
+
+
+def noise_sigma(grey: np.ndarray) -> float:
+    """Robust noise deviation of a view: the median absolute difference of horizontal neighbours
+    (scaled to a Gaussian's sigma), over pixels that differ at all, so large flat areas (air, a
+    black border) do not hide the noise of the anatomy."""
+    step = np.abs(np.diff(grey.astype(np.int16), axis=1))
+    moving = step[step > 0]
+    if moving.size == 0:
+        return 0.0
+    return float(np.median(moving)) * 1.4826 / np.sqrt(2.0)
+
+
+def _detect_one(grey: np.ndarray, bright_text: bool, settings: DetectorSettings) -> list[Box]:
+    response = stroke_response(grey, bright_text, settings)
+    boxes: list[Box] = []
+    for threshold in _thresholds(response, grey, settings):
+        mask = (response >= threshold).astype(np.uint8)
+        glyphs = _glyphs(mask, settings)
+        for line in _chain_into_lines(glyphs, settings):
+            if _is_text_line(glyphs[line], settings):
+                box = _line_box(glyphs[line])
+                if _ink_against_background(grey, mask, box, bright_text, threshold / 2):
+                    boxes.append(box)
+    return boxes
+
+
+def _thresholds(response: np.ndarray, grey: np.ndarray, settings: DetectorSettings) -> list[float]:
+    """Otsu's split with its floor (strong text), and a multiple of the view's noise (faint text)."""
     otsu, _ = cv2.threshold(response, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    threshold = max(float(otsu), float(settings.min_contrast))
-    return (response >= threshold).astype(np.uint8)
+    strong = max(float(otsu), float(settings.min_contrast))
+    faint = faint_threshold(grey, settings)
+    return [strong] if faint >= strong else [strong, faint]
 
 
-def _glyphs(mask: np.ndarray, settings: DetectorSettings) -> list[_Glyph]:
+def _ink_against_background(grey: np.ndarray, mask: np.ndarray, box: Box, bright_text: bool,
+                            margin: float) -> bool:
+    """Ink covers less than half of a line's box, so the box's median is its background, and the ink
+    lies on the polarity's side of it. The narrow dark gaps between the lines of a bright text block
+    also form glyph-like chains under a black-hat; their median is the dark background they belong to."""
+    pixels = grey[box.top:box.bottom, box.left:box.right]
+    ink = mask[box.top:box.bottom, box.left:box.right].astype(bool)
+    if not ink.any() or ink.all():
+        return False
+    background = float(np.median(pixels))
+    if bright_text:      # the ink's brightest tenth: the mask also holds anti-aliased edge pixels
+        return float(np.percentile(pixels[ink], 90)) - background >= margin
+    return background - float(np.percentile(pixels[ink], 10)) >= margin
+
+
+def _glyphs(mask: np.ndarray, settings: DetectorSettings) -> np.ndarray:
+    """(n, 4) int array of left, top, width, height of the glyph-like components."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
-        return []
-    left, top, width, height, area = (stats[1:, k] for k in range(5))
+        return np.zeros((0, 4), dtype=np.int64)
+    left, top, width, height, area = (stats[1:, k].astype(np.int64) for k in range(5))
     fill = area / np.maximum(width * height, 1)
-    stroke = _stroke_widths(mask, labels, count)[1:]
-    keep = ((height >= settings.min_glyph_height) & (height <= settings.max_glyph_height)
-            & (width <= height * 40) & (width * 8 >= height)
-            & (fill >= settings.min_fill) & (fill <= settings.max_fill)
-            & (stroke <= settings.max_stroke_ratio * height + 2))
-    return [_Glyph(int(a), int(b), int(c), int(d))
-            for a, b, c, d in zip(left[keep], top[keep], width[keep], height[keep])]
+    shaped = ((height >= settings.min_glyph_height) & (height <= settings.max_glyph_height)
+              & (width <= height * 40) & (width * 8 >= height)
+              & (fill >= settings.min_fill) & (fill <= settings.max_fill))
+    stroke = _stroke_widths(mask, labels, count, np.concatenate([[False], shaped]))[1:]
+    keep = shaped & (stroke <= settings.max_stroke_ratio * height + settings.stroke_slack_px)
+    return np.stack([left[keep], top[keep], width[keep], height[keep]], axis=1)
 
 
-def _stroke_widths(mask: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
-    """Twice the largest distance to the background inside each component: glyph strokes are thin
-    relative to the glyph's height, blobs of anatomy are not."""
+def _stroke_widths(mask: np.ndarray, labels: np.ndarray, count: int, wanted: np.ndarray) -> np.ndarray:
+    """Twice the largest distance to the background inside each wanted component: glyph strokes are
+    thin relative to the glyph's height, blobs of anatomy are not. Only pixels deeper than one pixel
+    are gathered (thin strokes have few), which keeps this linear in the blobs' area."""
     distance = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    widest = np.zeros(count, dtype=np.float32)
-    np.maximum.at(widest, labels.ravel(), distance.ravel())
+    widest = np.ones(count, dtype=np.float32)
+    deep = distance > 1.0
+    deep &= wanted[labels]
+    np.maximum.at(widest, labels[deep], distance[deep])
     return 2 * widest
 
 
-def _chain_into_lines(glyphs: list[_Glyph], settings: DetectorSettings) -> list[list[_Glyph]]:
-    """Union of glyphs that are neighbours on one line (sweep over glyphs sorted by left edge)."""
-    order = sorted(range(len(glyphs)), key=lambda k: glyphs[k].left)
-    parent = list(range(len(glyphs)))
-
-    def find(k: int) -> int:
-        while parent[k] != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
-
-    reach = settings.max_gap_ratio * settings.max_glyph_height
-    for position, a in enumerate(order):
-        ga = glyphs[a]
-        for b in order[position + 1:]:
-            gb = glyphs[b]
-            if gb.left > ga.right + reach:
-                break
-            if _same_line(ga, gb, settings):
-                parent[find(a)] = find(b)
-    groups: dict[int, list[_Glyph]] = {}
-    for k, glyph in enumerate(glyphs):
-        groups.setdefault(find(k), []).append(glyph)
-    return list(groups.values())
+def _chain_into_lines(glyphs: np.ndarray, settings: DetectorSettings) -> list[np.ndarray]:
+    """Groups (index arrays) of glyphs that are neighbours on one line: pairs are tested in bulk,
+    groups are the connected components of the neighbour pairs."""
+    n = len(glyphs)
+    if n == 0:
+        return []
+    left, top, width, height = (glyphs[:, k] for k in range(4))
+    right, bottom = left + width, top + height
+    parent = np.arange(n)
+    for start in range(0, n, 512):                       # rows of the pair matrix, bounded memory
+        rows = slice(start, min(start + 512, n))
+        tall = np.maximum(height[rows, None], height[None, :])
+        short = np.minimum(height[rows, None], height[None, :])
+        overlap = np.minimum(bottom[rows, None], bottom[None, :]) - np.maximum(top[rows, None], top[None, :])
+        gap = np.maximum(left[None, :] - right[rows, None], left[rows, None] - right[None, :])
+        later = np.arange(n)[None, :] > np.arange(rows.start, rows.stop)[:, None]
+        near = later & (tall <= 3 * short) & (overlap >= 0.5 * short) & (gap <= settings.max_gap_ratio * tall)
+        for a, b in zip(*np.nonzero(near)):
+            _union(parent, a + start, b)
+    roots = np.array([_find(parent, k) for k in range(n)])
+    return [np.flatnonzero(roots == root) for root in np.unique(roots)]
 
 
-def _same_line(a: _Glyph, b: _Glyph, settings: DetectorSettings) -> bool:
-    tall, short = max(a.height, b.height), min(a.height, b.height)
-    if tall > 3 * short:                    # punctuation beside capitals is allowed, not a ruler
-        return False
-    overlap = min(a.bottom, b.bottom) - max(a.top, b.top)
-    if overlap < 0.5 * short:
-        return False
-    gap = b.left - a.right if b.left >= a.left else a.left - b.right
-    return gap <= settings.max_gap_ratio * tall
+def _find(parent: np.ndarray, k: int) -> int:
+    while parent[k] != k:
+        parent[k] = parent[parent[k]]
+        k = parent[k]
+    return int(k)
 
 
-def _is_text_line(line: list[_Glyph], settings: DetectorSettings) -> bool:
+def _union(parent: np.ndarray, a: int, b: int) -> None:
+    root_a, root_b = _find(parent, int(a)), _find(parent, int(b))
+    if root_a != root_b:
+        parent[root_a] = root_b
+
+
+def _is_text_line(line: np.ndarray, settings: DetectorSettings) -> bool:
     """A straight band: glyph chains that drift up or down (edges, vessels, speckle) are not text."""
-    heights = sorted(g.height for g in line)
+    heights = np.sort(line[:, 3])
     median = heights[len(heights) // 2]
-    band = max(g.bottom for g in line) - min(g.top for g in line)
+    band = int((line[:, 1] + line[:, 3]).max() - line[:, 1].min())
     if band > 1.6 * median + 2:
         return False
     if len(line) >= settings.min_glyphs:
         return len(line) > 2 or heights[-1] <= 1.5 * heights[0]
-    glyph = line[0]
-    return glyph.width >= 2 * glyph.height      # touching letters of one word form a single component
+    width, height = line[0, 2], line[0, 3]
+    return settings.single_component_words and width >= 2 * height   # touching letters of one word
 
 
-def _line_box(line: list[_Glyph]) -> Box:
-    left = min(g.left for g in line)
-    top = min(g.top for g in line)
-    return Box(left, top, max(g.right for g in line) - left, max(g.bottom for g in line) - top)
+def _line_box(line: np.ndarray) -> Box:
+    left, top = int(line[:, 0].min()), int(line[:, 1].min())
+    return Box(left, top, int((line[:, 0] + line[:, 2]).max()) - left, int((line[:, 1] + line[:, 3]).max()) - top)
 
 
 def merge_overlapping(boxes: list[Box]) -> list[Box]:

@@ -1,0 +1,155 @@
+"""Text written with one pen value: a detection view from the stored values themselves.
+
+Why: modalities burn annotations into the frame buffer with a constant value, while acquired anatomy
+carries noise. Where the text's value is close to the anatomy under it (grey text at 840 over brain
+tissue at 820-900), no window or contrast rule separates them, but the stroke cores still hold exactly
+the pen value, and that value stands out as a spike in the frame's histogram. Its pixels, joined
+along the line, give the text's line boxes.
+
+Only exact (lossless) values carry this cue: lossy codecs smear the spike and the view simply finds
+nothing. Colour frames are left to the chroma and luminance views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from transforms.text_types import Box
+
+MAX_HISTOGRAM_BINS = 1 << 17     # wider stored ranges (32-bit) are not searched
+
+
+@dataclass(frozen=True)
+class InkSettings:
+    max_values: int = 6              # pen values tried per frame, most frequent spikes first
+    min_pixels: int = 24             # a value held by this many fewer pixels than its neighbours cannot draw a word
+    spike_ratio: float = 2.5         # count / mean count of the neighbouring values
+    neighbourhood: int = 6           # neighbouring values on each side
+    max_share: float = 0.25          # a value covering more of the frame is background, not a pen
+    join_px: int = 4                 # pen pieces this close along a line belong to one run
+    min_density: float = 0.08        # pen pixels / run box: fewer is noise that hit the value by chance
+    min_stems: float = 2.0           # pen pixels / run height: at least two glyph stems' worth
+    max_density: float = 0.6         # more is a solid area, not strokes
+    contrast: float = 4.0            # pen density in the run / around it
+
+
+def ink_values(frame: np.ndarray, settings: InkSettings = InkSettings()) -> list[int]:
+    """Stored values that spike in the histogram of a single-sample frame, most frequent first."""
+    if frame.ndim != 2 or frame.dtype.kind not in "iu" or frame.size == 0:
+        return []
+    low, high = int(frame.min()), int(frame.max())
+    if high - low + 1 > MAX_HISTOGRAM_BINS or high - low < 2 * settings.neighbourhood:
+        return []
+    counts = np.bincount((frame.ravel().astype(np.int64) - low), minlength=high - low + 1).astype(np.float64)
+    width = settings.neighbourhood
+    window = np.convolve(np.pad(counts, width, mode="edge"), np.ones(2 * width + 1), mode="valid")
+    neighbours = (window - counts) / (2 * width)
+    spikes = np.flatnonzero((counts - neighbours >= settings.min_pixels)
+                            & (counts <= settings.max_share * frame.size)
+                            & (counts >= settings.spike_ratio * (neighbours + 1)))
+    spikes = spikes[np.argsort(-counts[spikes], kind="stable")][:settings.max_values]
+    return [int(value) + low for value in spikes]
+
+
+def ink_lines(frame: np.ndarray, settings: InkSettings = InkSettings(), min_height: int = 5,
+              max_height: int = 60) -> list[Box]:
+    """Line boxes of text drawn with one of the frame's pen values.
+
+    The pen value's pixels are only the stroke cores (curves and diagonals are anti-aliased to other
+    values), so glyphs come apart: the pieces are joined along the line by a closing a few pixels
+    wide, and a joined run counts as a text line when it is glyph-high, at least as wide as high and
+    sparse like strokes (not a solid area that happens to have the value)."""
+    boxes: list[Box] = []
+    join = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * settings.join_px + 1, 3))
+    for value in ink_values(frame, settings):
+        pen = (frame == value).astype(np.uint8)
+        summed = cv2.integral(pen)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(pen, join), connectivity=8)
+        for left, top, width, height, _ in stats[1:]:
+            core = Box(int(left) + settings.join_px, int(top) + 1, int(width) - 2 * settings.join_px, int(height) - 2)
+            if (min_height <= core.height <= max_height and core.width >= core.height
+                    and _stands_out(summed, core, frame.shape, settings)):
+                boxes.append(core)
+    return boxes
+
+
+def _stands_out(summed: np.ndarray, core: Box, shape: tuple[int, ...], settings: InkSettings) -> bool:
+    """Pen pixels are dense in the run and rare around it. Anatomy whose noise often hits the pen
+    value (text written at the tissue's own level) has them scattered everywhere, in runs and around."""
+    inside = _count(summed, core)
+    ring = core.padded(core.height, shape[0], shape[1])
+    around = (_count(summed, ring) - inside) / max(ring.width * ring.height - core.width * core.height, 1)
+    density = inside / max(core.width * core.height, 1)
+    return (inside >= settings.min_stems * core.height and density >= settings.contrast * around
+            and settings.min_density <= density <= settings.max_density)
+
+
+def _count(summed: np.ndarray, box: Box) -> int:
+    return int(summed[box.bottom, box.right] - summed[box.top, box.right]
+               - summed[box.bottom, box.left] + summed[box.top, box.left])
+
+
+def extend_along_pen(frame: np.ndarray, boxes: list[Box], settings: InkSettings = InkSettings()) -> list[Box]:
+    """Each box grown left and right along its line while the pen value that drew it continues.
+
+    A line is often found only in part: the part over a dark background, not the part over anatomy of
+    the text's own brightness. The pen value of the found part (the value far more frequent inside the
+    box than around it) still marks the rest, in lossless frames, so the box is extended in steps of
+    half its height while that value stays dense in the band, across gaps of up to a word space."""
+    if frame.ndim != 2 or frame.dtype.kind not in "iu":
+        return list(boxes)
+    return [_extend(frame, box, settings) for box in boxes]
+
+
+def _extend(frame: np.ndarray, box: Box, settings: InkSettings) -> Box:
+    pen = _pen_value(frame, box, settings)
+    if pen is None:
+        return box
+    rows, columns = frame.shape
+    band = frame[box.top:box.bottom] == pen
+    ring = box.padded(box.height, rows, columns)
+    around = float((frame[ring.top:ring.bottom, ring.left:ring.right] == pen).mean())
+    needed = max(settings.min_density / 2, settings.contrast * around)
+    step, max_gap = max(2, box.height // 2), 1.5 * box.height
+    left, right = box.left, box.right
+    left = _walk(band, left, -step, max_gap, needed)
+    right = _walk(band, right, step, max_gap, needed)
+    return Box(left, box.top, right - left, box.height)
+
+
+def _walk(band: np.ndarray, edge: int, step: int, max_gap: float, needed: float) -> int:
+    """Move `edge` outwards window by window while windows dense in pen pixels keep coming."""
+    columns = band.shape[1]
+    position, gap = edge, 0
+    while gap <= max_gap:
+        start, stop = (position, position + step) if step > 0 else (position + step, position)
+        start, stop = max(start, 0), min(stop, columns)
+        if stop <= start:
+            break
+        position += step
+        if band[:, start:stop].mean() >= needed:
+            edge, gap = (stop if step > 0 else start), 0
+        else:
+            gap += abs(step)
+    return edge
+
+
+def _pen_value(frame: np.ndarray, box: Box, settings: InkSettings) -> int | None:
+    """The value much more frequent in the box than in a ring of one box height around it."""
+    inside = frame[box.top:box.bottom, box.left:box.right].ravel()
+    if inside.size == 0:
+        return None
+    ring = box.padded(box.height, frame.shape[0], frame.shape[1])
+    around = frame[ring.top:ring.bottom, ring.left:ring.right].ravel()
+    values, counts = np.unique(inside, return_counts=True)
+    best = np.argsort(-counts)[:8]
+    scale = inside.size / max(around.size - inside.size, 1)
+    for k in best:
+        value, count = values[k], int(counts[k])
+        outside = int((around == value).sum()) - count
+        if count - scale * outside >= settings.min_stems * box.height and count <= settings.max_density * inside.size:
+            return int(value)
+    return None

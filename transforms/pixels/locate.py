@@ -1,0 +1,142 @@
+"""Where the text of one frame is: three detectors, each covering the others' blind spots, then lines.
+
+1. The learned detector (DBNet, `dbnet.py`) over a local-contrast view finds most text in any font,
+   colour or background, and few false regions.
+2. The morphological detector (`detect.py`) over the display and stored-range views (colour: luminance
+   and chroma) finds text the model misses: text crossing a strong edge, partly lost lines. At its low
+   threshold it also passes speckle and anatomy, so each of its lines the model did not already find is
+   shown to the model again, alone and enlarged, as its stroke response (strokes bright on black
+   whatever lay under them); it counts only if the model then sees text there.
+3. Lines drawn with one pen value (`ink.py`, lossless grey frames) find text whose value equals the
+   anatomy under it, which no contrast rule can.
+
+The boxes of all three are joined into lines (same band, similar height, small gap), so a line found
+in pieces becomes one region, then given a small margin; `redact.redact_regions` pads further.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+from pydicom.dataset import Dataset
+
+from transforms.pixels.dbnet import detect_text_dbnet
+from transforms.pixels.detect import (DEFAULT_SETTINGS, DetectorSettings, LineCandidate, faint_threshold,
+                                      line_candidates, stroke_response)
+from transforms.pixels.frames import PixelInfo
+from transforms.pixels.ink import extend_along_pen, ink_lines
+from transforms.pixels.prepare import GreyView, grey_views, local_contrast_view
+from transforms.text_types import Box
+
+CONFIRM_TEXT_HEIGHT = 32        # a candidate is shown to the model with its text about this high
+CONFIRM_MAX_UPSCALE = 4.0
+FOUND_SHARE = 0.5               # a candidate is already found when this share of it lies in a model box
+CONFIRM_COVERED_SHARE = 0.4     # confirmed when the model's lines cover this share of the candidate ...
+CONFIRM_MIN_HEIGHT_SHARE = 0.4  # ... counting model lines at least this share of the candidate's height
+
+
+def locate_text(frame: np.ndarray, info: PixelInfo, header: Dataset | None = None,
+                settings: DetectorSettings = DEFAULT_SETTINGS,
+                views: list[GreyView] | None = None) -> list[Box]:
+    """Text line regions of one stored frame, in frame coordinates (`views` may be passed when the
+    caller already made them with `grey_views`)."""
+    views = views if views is not None else grey_views(frame, info, header)
+    rows, columns = frame.shape[:2]
+    model: list[Box] = []
+    if settings.use_model:
+        view = local_contrast_view(frame, info, header, tiles=settings.contrast_tiles)
+        model = [found.box for found in detect_text_dbnet(view, settings.model)]
+    boxes = list(model)
+    for candidate in line_candidates(views, settings):
+        if _already_found(candidate.box, boxes) or (not settings.use_model or not settings.confirm_with_model):
+            boxes.append(candidate.box)
+        elif candidate.box.width >= settings.confirm_min_aspect * candidate.box.height \
+                and _confirmed(views[candidate.view].image, candidate, settings):
+            boxes.append(candidate.box)
+    if settings.use_ink and frame.ndim == 2:
+        boxes.extend(ink_lines(frame, settings.ink, settings.min_glyph_height, settings.max_glyph_height))
+    lines = join_lines(boxes, settings.join_gap_ratio)
+    if settings.use_ink and frame.ndim == 2:
+        lines = join_lines(extend_along_pen(frame, lines, settings.ink), settings.join_gap_ratio)
+    return [box.padded(max(1, round(settings.region_margin_ratio * box.height)), rows, columns) for box in lines]
+
+
+def join_lines(boxes: list[Box], gap_ratio: float = 1.0, min_overlap: float = 0.6,
+               max_height_ratio: float = 2.5, contained: float = 0.8) -> list[Box]:
+    """Union boxes of one text line: vertically overlapping by `min_overlap` of the shorter, heights
+    within `max_height_ratio`, horizontal gap at most `gap_ratio` of the taller; and boxes mostly
+    (`contained`) inside another. Boxes of neighbouring lines that merely touch stay apart."""
+    joined = list(boxes)
+    changed = True
+    while changed:
+        changed = False
+        result: list[Box] = []
+        for box in sorted(joined, key=lambda b: (b.left, b.top)):
+            for k, other in enumerate(result):
+                if _same_line(box, other, gap_ratio, min_overlap, max_height_ratio) \
+                        or _inside_share(box, other) >= contained:
+                    result[k] = other.union(box)
+                    changed = True
+                    break
+            else:
+                result.append(box)
+        joined = result
+    return joined
+
+
+def _same_line(a: Box, b: Box, gap_ratio: float, min_overlap: float, max_height_ratio: float) -> bool:
+    short, tall = sorted((a.height, b.height))
+    overlap = min(a.bottom, b.bottom) - max(a.top, b.top)
+    gap = max(a.left - b.right, b.left - a.right)
+    return overlap >= min_overlap * short and tall <= max_height_ratio * short and gap <= gap_ratio * tall
+
+
+def _inside_share(a: Box, b: Box) -> float:
+    """Share of the smaller box that lies inside the other."""
+    width = min(a.right, b.right) - max(a.left, b.left)
+    height = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if width <= 0 or height <= 0:
+        return 0.0
+    return width * height / max(min(a.width * a.height, b.width * b.height), 1)
+
+
+def _already_found(box: Box, found: list[Box]) -> bool:
+    return any(_share_of_first(box, other) >= FOUND_SHARE for other in found)
+
+
+def _share_of_first(a: Box, b: Box) -> float:
+    width = min(a.right, b.right) - max(a.left, b.left)
+    height = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if width <= 0 or height <= 0:
+        return 0.0
+    return width * height / max(a.width * a.height, 1)
+
+
+def _confirmed(grey: np.ndarray, candidate: LineCandidate, settings: DetectorSettings) -> bool:
+    """Does the model see text in the candidate's stroke response, cut out with one line height of
+    context, saturated at a few times the faint threshold (so faint and strong strokes look alike)
+    and enlarged to a height the model reads well?"""
+    box = candidate.box
+    outer = box.padded(max(8, box.height), grey.shape[0], grey.shape[1])
+    crop = np.ascontiguousarray(grey[outer.top:outer.bottom, outer.left:outer.right])
+    local = DetectorSettings(max_glyph_height=max(9, 2 * box.height))     # kernel sized to this line
+    response = stroke_response(crop, candidate.bright_text, local).astype(np.float32)
+    saturation = min(float(np.percentile(response, 99.5)), 3.0 * faint_threshold(crop, settings))
+    if saturation <= 0:
+        return False
+    strokes = np.clip(response * (255.0 / saturation), 0, 255).astype(np.uint8)
+    factor = float(np.clip(CONFIRM_TEXT_HEIGHT / max(box.height, 1), 1.0, CONFIRM_MAX_UPSCALE))
+    if factor > 1.0:
+        strokes = cv2.resize(strokes, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    inner = Box(round((box.left - outer.left) * factor), round((box.top - outer.top) * factor),
+                round(box.width * factor), round(box.height * factor))
+    as_is = replace(settings.model, upscale_below=0, tile=1 << 16)
+    covered = np.zeros((inner.height, inner.width), dtype=bool)
+    for found in detect_text_dbnet(strokes, as_is):
+        if found.box.height >= CONFIRM_MIN_HEIGHT_SHARE * inner.height:
+            covered[max(found.box.top - inner.top, 0):max(found.box.bottom - inner.top, 0),
+                    max(found.box.left - inner.left, 0):max(found.box.right - inner.left, 0)] = True
+    return covered.size > 0 and float(covered.mean()) >= CONFIRM_COVERED_SHARE
+

@@ -1,11 +1,16 @@
-"""Tesseract on candidate text regions only, batched, with a per-file cache of repeated overlays.
+"""Tesseract on candidate text regions only, in process, with a per-file cache of repeated overlays.
 
-Why batched: every pytesseract call starts a Tesseract process and loads its model (about 0.2 s on this
-machine), more than recognising a line costs. So the line crops of a frame (or of many frames) are
-upscaled to one text height, turned dark-on-light, and stacked with white gaps in one page per call,
-read as a uniform block (`--psm 6`, the default). Words are mapped back to the crop they fall in, then to
-frame coordinates. Single-line modes (`--psm 7`) are supported but cost one call per crop: crops laid side
-by side in one line read badly, because Tesseract normalises a line's size and baseline as a whole.
+Why in process: every pytesseract call starts a Tesseract process and loads its model (about 0.2 s on
+this machine), more than recognising a line costs. The default engine is `tesserocr` (the Tesseract C++
+API bound in process: one API object per thread, loaded once and reused), which makes one call per
+line affordable: each crop is read alone as a single line (`--psm 7`), upscaled to one text height
+and made dark-on-light; words and confidences come from the result iterator.
+
+The `pytesseract` engine is kept (`OcrSettings(engine="pytesseract")`): it stacks the crops of many
+frames with white gaps on one page per call, read as a uniform block (`--psm 6`), and maps words back
+to their crop, so a batch costs ~2 process starts. Single-line modes there cost one call per crop:
+crops side by side in one line read badly, because Tesseract normalises a line's size and baseline as
+a whole.
 
 Why cached: cine loops repeat the same overlay on every frame. A crop is keyed by a hash of its
 binarised pixels (robust to JPEG noise) and the OCR settings; a repeated crop is recognised once.
@@ -17,6 +22,8 @@ keyed hashes that may leave the identified zone.
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -31,14 +38,18 @@ from transforms.text_types import Box, OcrWord, TextLine
 SINGLE_LINE_PSMS = frozenset({7, 8, 13})    # single line / word / raw line: one call per crop
 MAX_MOSAIC_HEIGHT = 12000                    # keeps one call's page modest
 OCR_TEXT_PURPOSE = "ocr_text"
+TESSDATA_FOLDERS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
+                    "/usr/share/tessdata", "/usr/local/share/tessdata")
 
 
 @dataclass(frozen=True)
 class OcrSettings:
     """How a pass prepares and segments crops; the leakage gate runs a pass with other values."""
 
-    psm: int = 6                      # a uniform block: each stacked crop is read as its own line(s)
+    psm: int = 7                      # tesserocr: each crop a single line; pytesseract: use 6 (a block
+                                      # per stacked crop), since 7 costs a process per crop
     oem: int = 1                      # LSTM engine
+    engine: str = "tesserocr"         # "tesserocr" (in process) | "pytesseract" (a process per call)
     lang: str = "eng"
     target_height: int = 36           # text height after upscaling, in pixels
     max_upscale: float = 4.0
@@ -104,9 +115,18 @@ def ocr_frames(frames: Sequence[tuple[np.ndarray, Sequence[Box]]], settings: Ocr
             for frame in crops]
 
 
-def full_frame_ocr(grey: np.ndarray, psm: int = 3, lang: str = "eng") -> list[TextLine]:
-    """Baseline: Tesseract over the whole frame (what the benchmark compares against)."""
-    data = pytesseract.image_to_data(dark_text_on_light(grey), lang=lang, config=f"--oem 1 --psm {psm}",
+def full_frame_ocr(grey: np.ndarray, psm: int = 3, lang: str = "eng", engine: str = "pytesseract") -> list[TextLine]:
+    """Baseline: Tesseract over the whole frame (what the benchmark compares against), with either
+    binding: "pytesseract" (a process per frame, as one would script it) or "tesserocr" (in process)."""
+    page = dark_text_on_light(grey)
+    if engine == "tesserocr":
+        api = _tesseract_api(OcrSettings(psm=psm, lang=lang))
+        page = np.ascontiguousarray(page)
+        api.SetImageBytes(page.tobytes(), page.shape[1], page.shape[0], 1, page.shape[1])
+        api.Recognize()
+        words = [OcrWord(text, confidence, Box(*box), 0, k) for k, (text, confidence, box) in enumerate(_iterate_words(api))]
+        return [TextLine(_union_of(w.box for w in words), tuple(words))] if words else []
+    data = pytesseract.image_to_data(page, lang=lang, config=f"--oem 1 --psm {psm}",
                                      output_type=pytesseract.Output.DICT)
     lines: dict[tuple[int, int, int], list[OcrWord]] = {}
     for k, text in enumerate(data["text"]):
@@ -116,13 +136,15 @@ def full_frame_ocr(grey: np.ndarray, psm: int = 3, lang: str = "eng") -> list[Te
         box = Box(int(data["left"][k]), int(data["top"][k]), int(data["width"][k]), int(data["height"][k]))
         words = lines.setdefault(key, [])
         words.append(OcrWord(text.strip(), float(data["conf"][k]), box, len(lines) - 1, len(words)))
-    result = []
-    for words in lines.values():
-        region = words[0].box
-        for word in words[1:]:
-            region = region.union(word.box)
-        result.append(TextLine(region, tuple(words)))
-    return result
+    return [TextLine(_union_of(w.box for w in words), tuple(words)) for words in lines.values()]
+
+
+def _union_of(boxes: Iterable[Box]) -> Box:
+    boxes = list(boxes)
+    region = boxes[0]
+    for box in boxes[1:]:
+        region = region.union(box)
+    return region
 
 
 def text_hashes(lines: Iterable[TextLine], keyring: Keyring) -> list[str]:
@@ -141,22 +163,29 @@ def _make_crop(grey: np.ndarray, region: Box, settings: OcrSettings, others: Seq
 
 
 def _blank_neighbours(light: np.ndarray, region: Box, outer: Box, others: Sequence[Box]) -> np.ndarray:
-    """Paint the margin's share of neighbouring text lines as background: closely set lines would
-    otherwise add half-lines of another line's glyphs to this one's reading."""
-    inside = np.zeros(light.shape, dtype=bool)
+    """Paint neighbouring text lines inside the crop as background: closely set lines would otherwise
+    add half-lines of another line's glyphs to this one's reading. Where a neighbour's region overlaps
+    this one (line boxes of closely set lines do), the rows nearer the neighbour's middle are its own."""
+    blank = np.zeros(light.shape, dtype=bool)
+    own_middle = region.top + region.height / 2
     for other in others:
         if other == region:
             continue
         top, bottom = max(other.top, outer.top), min(other.bottom, outer.bottom)
         left, right = max(other.left, outer.left), min(other.right, outer.right)
-        if top < bottom and left < right:
-            inside[top - outer.top:bottom - outer.top, left - outer.left:right - outer.left] = True
-    if not inside.any():
+        if top >= bottom or left >= right:
+            continue
+        rows = np.arange(top, bottom)
+        other_middle = other.top + other.height / 2
+        outside_own = (rows < region.top) | (rows >= region.bottom)
+        nearer_other = np.abs(rows + 0.5 - other_middle) < np.abs(rows + 0.5 - own_middle)
+        theirs = rows[outside_own | nearer_other] - outer.top
+        if theirs.size:
+            blank[theirs[:, None], np.arange(left - outer.left, right - outer.left)[None, :]] = True
+    if not blank.any():
         return light
-    own = np.zeros(light.shape, dtype=bool)
-    own[region.top - outer.top:region.bottom - outer.top, region.left - outer.left:region.right - outer.left] = True
     blanked = light.copy()
-    blanked[inside & ~own] = 255
+    blanked[blank] = 255
     return blanked
 
 
@@ -180,13 +209,14 @@ def _unique_uncached(crops: list[_Crop], cache: OcrCache) -> list[_Crop]:
 
 
 def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache) -> list[tuple[_RelativeWord, ...]]:
-    """Words of each crop, in at most two Tesseract calls per batch.
+    """Words of each crop, read once, then again for the crops that read badly.
 
     Crops read with a low mean confidence are read again with the other preparation (grey instead of
-    binarised, or the reverse), and crops read as nothing also with the opposite polarity, all in the
-    second call; the reading with the best mean confidence wins."""
+    binarised, or the reverse), and crops read as nothing also with the opposite polarity (with
+    pytesseract all in one second call); the reading with the best mean confidence wins."""
+    read = _read_in_process if settings.engine == "tesserocr" else _recognise_batch
     primary = [_prepared(c.image, settings.binarize, False) for c in crops]
-    results = list(_recognise_batch(primary, crops, settings, cache))
+    results = list(read(primary, crops, settings, cache))
     retries: list[tuple[int, np.ndarray]] = []
     for k, words in enumerate(results):
         if _mean_confidence(words) < settings.retry_below:
@@ -194,7 +224,7 @@ def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache) -> li
         if not words:
             retries.append((k, _prepared(crops[k].image, settings.binarize, True)))
     if retries:
-        second = _recognise_batch([image for _, image in retries], [crops[k] for k, _ in retries], settings, cache)
+        second = read([image for _, image in retries], [crops[k] for k, _ in retries], settings, cache)
         for (k, _), words in zip(retries, second):
             if _mean_confidence(words) > _mean_confidence(results[k]):
                 results[k] = words
@@ -224,6 +254,79 @@ def _recognise_batch(images: list[np.ndarray], crops: list[_Crop], settings: Ocr
             results[k] = tuple(_relative(word, slots[position], crops[k].factor, index)
                                for index, word in enumerate(per_slot[position]))
     return results
+
+
+def _read_in_process(images: list[np.ndarray], crops: list[_Crop], settings: OcrSettings,
+                     cache: OcrCache) -> list[tuple[_RelativeWord, ...]]:
+    """Each prepared crop read alone by the thread's in-process Tesseract."""
+    api = _tesseract_api(settings)
+    results = []
+    border = _gap(settings) // 2           # Tesseract reads a line best with white space around it
+    for image, crop in zip(images, crops):
+        cache.tesseract_calls += 1
+        page = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT, value=255)
+        api.SetImageBytes(page.tobytes(), page.shape[1], page.shape[0], 1, page.shape[1])
+        api.Recognize()
+        words = [(text, confidence, left - border, top - border, width, height)
+                 for text, confidence, (left, top, width, height) in _iterate_words(api)]
+        results.append(tuple(_relative(word, (0, 0, 0, 0), crop.factor, index) for index, word in enumerate(words)))
+    return results
+
+
+def _iterate_words(api) -> Iterable[tuple[str, float, tuple[int, int, int, int]]]:
+    """(text, confidence, (left, top, width, height)) of each non-empty word Tesseract read."""
+    import tesserocr
+
+    level = tesserocr.RIL.WORD
+    iterator = api.GetIterator()
+    if iterator is None:
+        return
+    for word in tesserocr.iterate_level(iterator, level):
+        if word.Empty(level):
+            continue
+        text = (word.GetUTF8Text(level) or "").strip()
+        box = word.BoundingBox(level)
+        if text and box is not None:
+            left, top, right, bottom = box
+            yield text, float(word.Confidence(level)), (left, top, right - left, bottom - top)
+
+
+_API_STORE = threading.local()
+
+
+def _tesseract_api(settings: OcrSettings):
+    """This thread's Tesseract API for the settings' language and engine mode, loaded once (~0.1 s)
+    and reused; the page segmentation mode is set per call."""
+    import tesserocr
+
+    apis = getattr(_API_STORE, "apis", None)
+    if apis is None:
+        apis = _API_STORE.apis = {}
+    key = (settings.lang, settings.oem)
+    api = apis.get(key)
+    if api is None:
+        api = tesserocr.PyTessBaseAPI(path=tessdata_path(), lang=settings.lang, oem=settings.oem)
+        apis[key] = api
+    api.SetPageSegMode(settings.psm)
+    return api
+
+
+def tessdata_path() -> str:
+    """Where Tesseract's trained models are: $TESSDATA_PREFIX, else the distribution's usual folders.
+    The tesserocr wheel bundles the library, not the models; Debian's tesseract-ocr-eng provides them."""
+    candidates = [os.environ.get("TESSDATA_PREFIX", "")] + list(TESSDATA_FOLDERS)
+    for folder in candidates:
+        if folder and os.path.isfile(os.path.join(folder, "eng.traineddata")):
+            return folder.rstrip("/") + "/"
+    raise OcrUnavailableError("tessdata_not_found")
+
+
+class OcrUnavailableError(RuntimeError):
+    """Tesseract's models are not installed where they are looked for (reason only, no paths)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _batches(images: list[np.ndarray], settings: OcrSettings) -> list[list[int]]:

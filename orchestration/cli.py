@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     demo = sub.add_parser("demo", parents=[common], help="the README demonstration (demo secret)")
-    demo.add_argument("--input", required=True, metavar="DIR")
+    demo.add_argument("--input", required=True, metavar="DIR", help="a corpus made by `deidlake synth`")
     demo.add_argument("--output", required=True, metavar="DIR")
+    _add_pipeline_arguments(demo)
     demo.set_defaults(handler=cmd_demo)
 
     sql = sub.add_parser("sql", parents=[common], help="run a Spark SQL query over the warehouse")
@@ -143,16 +144,40 @@ def cmd_run(args: argparse.Namespace, warehouse: Warehouse) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    """The README demo: a landing batch made of the corpus (plus two broken files), the whole graph,
+    the summary, a SQL query over the metrics, and the scorer's verdict against the corpus truth."""
     from warehouse.spark_session import spark_session_scope
 
     if not os.environ.get("DEIDLAKE_SECRET"):
         os.environ.setdefault("DEIDLAKE_MODE", "demo")
+    corpus = _input_dir(args.input)
+    landing = _stage_demo_landing(corpus, warehouse)
+    output = Path(args.output)
     with spark_session_scope(warehouse=warehouse):      # one session for the run and the query
-        code = _run_folder(args, warehouse, _input_dir(args.input), None, as_json=False)
+        code = _run_folder(args, warehouse, landing, None, as_json=False, output=output)
         print("\nSQL: select modality, count(*) from metrics.dicom_complexity group by modality")
         _print_query("select modality, count(*) as files from metrics.dicom_complexity "
                      "group by modality order by modality", "table", 100, warehouse)
+    if any(corpus.glob("*.truth.json")):
+        from transforms.scoring import score_directories
+
+        print("\nScore of the published files against the corpus ground truth:")
+        print(score_directories(corpus, output, run_ocr=True, run_dciodvfy=True).to_table())
     return code
+
+
+def _stage_demo_landing(corpus: Path, warehouse: Warehouse) -> Path:
+    """The corpus's DICOM files (not its ground truth) plus an empty and a non-DICOM file."""
+    import shutil
+
+    landing = warehouse.landing / "demo"
+    landing.mkdir(parents=True, exist_ok=True)
+    for source in sorted(corpus.iterdir()):
+        if source.is_file() and not source.name.endswith(".truth.json"):
+            shutil.copy2(source, landing / source.name)
+    (landing / "empty.dcm").write_bytes(b"")
+    (landing / "notes.txt").write_text("not a DICOM file\n")
+    return landing
 
 
 def _require_secret() -> None:

@@ -77,6 +77,9 @@ class PipelineSettings(ConfigurableResource):
     redact: str = "phi"                       # phi: only PHI boxes | all: every text region
     lossy_jpeg_policy: str = "same_syntax"    # JPEG baseline: re-encode once in .50, or "lossless"
     frames_per_task: int = 8
+    # Which frames the gate reads again: every frame (default: independent of the detector's blind
+    # spots), frames where the detection pass saw text, or only the frames it redacted.
+    gate_frames: str = "all"
 
     def options(self):
         from transforms.deid import DeidOptions

@@ -28,7 +28,7 @@ from orchestration.quarantine import quarantine
 from orchestration.resources import PipelineSettings, SparkResource, WarehouseResource
 from orchestration.stage_metrics import StageTimer, counts_metadata
 from transforms.leakage import LEAKAGE_RULES
-from transforms.spark.leakage import combine, leakage_rows, measure_failures, measure_headers, recheck_redacted_frames
+from transforms.spark.leakage import combine, leakage_rows, measure_failures, measure_headers, recheck_candidate_frames
 from warehouse import tables
 from warehouse.delta_io import append_rows, batch_files, read_table, upsert_rows
 
@@ -49,10 +49,10 @@ def silver_leakage_report(context: AssetExecutionContext, spark: SparkResource, 
     timer = StageTimer("leakage_gate", batch_id, context.run_id)
     run_key = pipeline.run_key()
 
-    candidates = _candidates(session, wh, batch_id, run_key).localCheckpoint(eager=True)
+    candidates = _candidates(session, wh, batch_id, run_key, pipeline.gate_frames).localCheckpoint(eager=True)
     option_names = tuple(pipeline.options().names)
     measured = measure_headers(candidates, option_names, context.run_id)
-    rechecked = recheck_redacted_frames(candidates.where(F.size("redacted_frames") > 0), option_names,
+    rechecked = recheck_candidate_frames(candidates.where(F.size("recheck_frames") > 0), option_names,
                                         pipeline.frames_per_task)
     results = combine(measured, rechecked).localCheckpoint(eager=True)
 
@@ -91,7 +91,7 @@ def silver_leakage_report(context: AssetExecutionContext, spark: SparkResource, 
                       "data_docs": MetadataValue.path(docs)})
 
 
-def _candidates(session, wh, batch_id: str, run_key: str):
+def _candidates(session, wh, batch_id: str, run_key: str, gate_frames: str):
     """Candidate files of the batch not yet published for this run key, with what the gate needs."""
     published = read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key).select("sha256")
     files = (read_table(session, wh, tables.DEID_FILES).where(F.col("run_key") == run_key)
@@ -104,7 +104,13 @@ def _candidates(session, wh, batch_id: str, run_key: str):
                 .where(F.col("value").isNotNull())
                 .groupBy("sha256").agg(F.collect_list(F.struct("element_path", "tag", "keyword", "vr", "value"))
                                        .alias("elements")))
-    redacted = (read_table(session, wh, tables.FRAME_TEXT).where((F.col("run_key") == run_key) & F.col("redacted"))
-                .groupBy("sha256").agg(F.sort_array(F.collect_set("frame")).alias("redacted_frames")))
-    return (files.join(shape, "sha256", "left").join(elements, "sha256", "left").join(redacted, "sha256", "left")
-            .withColumn("redacted_frames", F.coalesce("redacted_frames", F.array().cast("array<int>"))))
+    joined = files.join(shape, "sha256", "left").join(elements, "sha256", "left")
+    if gate_frames == "all":
+        return joined.withColumn("recheck_frames", F.when(F.col("frames") > 0, F.sequence(
+            F.lit(0), F.col("frames") - 1)).otherwise(F.array().cast("array<int>")))
+    text = read_table(session, wh, tables.FRAME_TEXT).where(F.col("run_key") == run_key)
+    if gate_frames == "redacted":
+        text = text.where(F.col("redacted"))
+    frames = text.groupBy("sha256").agg(F.sort_array(F.collect_set("frame")).alias("recheck_frames"))
+    return (joined.join(frames, "sha256", "left")
+            .withColumn("recheck_frames", F.coalesce("recheck_frames", F.array().cast("array<int>"))))

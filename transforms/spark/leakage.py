@@ -28,11 +28,11 @@ RESULT_COLUMNS = LEAKAGE_TASK_RESULT.fieldNames()
 RECHECK_COLUMNS = RECHECK_TASK_RESULT.fieldNames()
 
 
-def recheck_redacted_frames(candidates: DataFrame, option_names: tuple[str, ...],
+def recheck_candidate_frames(candidates: DataFrame, option_names: tuple[str, ...],
                             frames_per_task: int = 8) -> DataFrame:
-    """`candidates`: sha256, candidate_path, elements, redacted_frames. Rows of leaking frames."""
+    """`candidates`: sha256, candidate_path, elements, recheck_frames. Rows of leaking frames."""
     tasks = (candidates.select("sha256", "candidate_path", "elements",
-                               F.explode("redacted_frames").alias("frame"))
+                               F.explode("recheck_frames").alias("frame"))
              .withColumn("first_frame", (F.col("frame") / frames_per_task).cast("int") * frames_per_task)
              .groupBy("sha256", "candidate_path", "first_frame")
              .agg(F.first("elements").alias("elements"), F.sort_array(F.collect_list("frame")).alias("frames")))
@@ -62,7 +62,7 @@ def measure_headers(candidates: DataFrame, option_names: tuple[str, ...], run_id
                     files_per_task: int = 16) -> DataFrame:
     """`candidates`: sha256, batch_id, run_key, candidate_path, output_sha256, elements, rows, columns,
     frames, sop_class_uid, output_syntax. One leakage row per file (pixel figures filled in later)."""
-    spread = candidates.drop("redacted_frames").repartition(
+    spread = candidates.drop("recheck_frames").repartition(
         task_partitions(candidates.sparkSession, candidates.count(), files_per_task))
 
     def measure_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

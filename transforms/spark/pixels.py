@@ -140,10 +140,10 @@ def assemble_one(row: dict, settings: PixelSettings) -> dict:
     sha = row["sha256"]
     out = dict.fromkeys(ASSEMBLY_COLUMNS) | {
         "sha256": sha, "batch_id": row["batch_id"], "run_key": settings.run_key,
-        "redact_mode": settings.redact_mode, "frames": int(row["frames"] or 0),
-        "text_boxes": int(row.get("text_boxes") or 0), "phi_boxes": int(row.get("phi_boxes") or 0),
-        "redacted_boxes": int(row.get("redacted_boxes") or 0)}
-    if row.get("error"):
+        "redact_mode": settings.redact_mode, "frames": _count(row["frames"]),
+        "text_boxes": _count(row.get("text_boxes")), "phi_boxes": _count(row.get("phi_boxes")),
+        "redacted_boxes": _count(row.get("redacted_boxes"))}
+    if isinstance(row.get("error"), str):
         return out | {"error": row["error"]}
     candidate = settings.candidate_path(sha)
     candidate.parent.mkdir(parents=True, exist_ok=True)
@@ -164,6 +164,11 @@ def assemble_one(row: dict, settings: PixelSettings) -> dict:
         return out | {"error": f"assembly_failed:{type(exc).__name__}"}
     shutil.rmtree(settings.frames_dir(sha), ignore_errors=True)     # staged frames are now in the file
     return out | decision | {"candidate_path": str(candidate), "seconds": time.perf_counter() - started}
+
+
+def _count(value) -> int:
+    """A count from an outer join: None or NaN (no frame task for the file) is zero."""
+    return 0 if value is None or pd.isna(value) else int(value)
 
 
 def _write_with_pixels(header, row: dict, settings: PixelSettings, candidate: Path) -> dict:

@@ -1,0 +1,121 @@
+"""The whole asset graph on real files: silver, the leakage gate, gold, and planted leaks."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pydicom
+import pytest
+from dagster import AssetSelection, materialize
+from pyspark.sql import functions as F
+
+from orchestration.definitions import ASSETS, build_resources
+from orchestration.instance import dagster_instance
+from orchestration.partitions import landing_batches
+from orchestration.resources import PipelineSettings
+from tests.conftest import pydicom_file
+from transforms.landing import BatchRegistry, list_landing_files
+from transforms.leakage import LEAKAGE_RULES
+from transforms.scoring import score_directories
+from warehouse import tables
+from warehouse.delta_io import read_table
+from warehouse.layout import Warehouse
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+CORPUS = Path(__file__).parent / "data" / "corpus"
+SUBSET = ("001_CT_implicit_le", "010_XA_rle", "004_MR_deflated")
+
+
+def _landing(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for name in SUBSET:
+        shutil.copy(CORPUS / f"{name}.dcm", folder / f"{name}.dcm")
+    shutil.copy(pydicom_file("rtplan.dcm"), folder / "rtplan.dcm")        # no pixel data
+    (folder / "readme.txt").write_text("not DICOM\n")
+    return folder
+
+
+def _run(instance, warehouse: Warehouse, manifest, pipeline: PipelineSettings, selection=None):
+    instance.add_dynamic_partitions(landing_batches.name, [manifest.batch_id])
+    return materialize(ASSETS, selection=selection or AssetSelection.all(), partition_key=manifest.batch_id,
+                       instance=instance, raise_on_error=False,
+                       resources=build_resources(str(warehouse.root), stop_spark_on_teardown=False,
+                                                 pipeline=pipeline))
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    warehouse = Warehouse(root / "warehouse").create()
+    folder = _landing(root / "landing")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", "")
+        patch.setenv("DEIDLAKE_WAREHOUSE", str(warehouse.root))
+        with dagster_instance(warehouse) as instance:
+            pipeline = PipelineSettings(gate_frames="all")
+            manifest = BatchRegistry(warehouse.batch_manifests).register(folder, list_landing_files(folder))
+            result = _run(instance, warehouse, manifest, pipeline)
+            yield warehouse, instance, manifest, pipeline, result
+
+
+def test_every_file_ends_in_gold_or_quarantine_exactly_once(spark, pipeline_run):
+    warehouse, _, manifest, pipeline, result = pipeline_run
+    assert result.success
+    files = read_table(spark, warehouse, tables.DICOM_FILES).select("sha256")
+    gold = read_table(spark, warehouse, tables.GOLD_MANIFEST).where(F.col("run_key") == pipeline.run_key())
+    held = read_table(spark, warehouse, tables.QUARANTINE).where(F.col("resolved_at").isNull())
+    placed = {r["sha256"]: 0 for r in files.collect()}
+    for sha in {r["sha256"] for r in gold.collect()} | set():
+        placed[sha] += 1
+    for sha in {r["sha256"] for r in held.collect()}:
+        placed[sha] += 1
+    assert set(placed.values()) == {1}, "a file is lost or in two places"
+    assert gold.count() >= 1
+    accounting = [e for e in result.get_asset_check_evaluations() if e.check_name == "accounting"]
+    assert accounting and accounting[0].passed
+    gate = {e.check_name for e in result.get_asset_check_evaluations()}
+    assert {rule.check for rule in LEAKAGE_RULES} <= gate
+
+
+def test_published_files_are_verified_and_traceable(spark, pipeline_run):
+    warehouse, _, _, pipeline, _ = pipeline_run
+    archive = warehouse.gold_archive / pipeline.run_key()
+    rows = read_table(spark, warehouse, tables.GOLD_MANIFEST).collect()
+    bronze = {r["sha256"] for r in read_table(spark, warehouse, tables.DICOM_FILES).collect()}
+    for row in rows:
+        path = archive / row["gold_path"]
+        assert row["sha256"] in bronze
+        ds = pydicom.dcmread(path)
+        assert ds.PatientIdentityRemoved == "YES" and "113100" in [c.CodeValue for c in
+                                                                     ds.DeidentificationMethodCodeSequence]
+        assert row["sop_instance_uid"] == ds.SOPInstanceUID and ds.SOPInstanceUID.startswith("2.25.")
+        if "PixelData" in ds:
+            assert ds.BurnedInAnnotation == "NO"
+        assert not path.stat().st_mode & 0o222, "published files are read-only"
+        assert set(row["checks_passed"]) == {rule.check for rule in LEAKAGE_RULES}
+    assert (warehouse.root / "gx").exists()
+
+
+def test_the_scorer_finds_no_header_leak_in_gold(pipeline_run, tmp_path):
+    warehouse, _, _, pipeline, _ = pipeline_run
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    for name in SUBSET:
+        for suffix in (".dcm", ".truth.json"):
+            shutil.copy(CORPUS / f"{name}{suffix}", truth / f"{name}{suffix}")
+    report = score_directories(truth, warehouse.gold_archive / pipeline.run_key(), run_ocr=False,
+                               run_dciodvfy=True)
+    assert report.totals["header"]["leaked"] == 0
+    assert report.totals["validity"]["added_errors"] == 0
+
+
+def test_a_rerun_publishes_nothing_twice(spark, pipeline_run):
+    warehouse, instance, manifest, pipeline, _ = pipeline_run
+    archive = warehouse.gold_archive / pipeline.run_key()
+    before = {p: p.stat().st_mtime_ns for p in archive.rglob("*.dcm")}
+    manifest_rows = read_table(spark, warehouse, tables.GOLD_MANIFEST).count()
+    again = _run(instance, warehouse, manifest, pipeline)
+    assert again.success
+    assert read_table(spark, warehouse, tables.GOLD_MANIFEST).count() == manifest_rows
+    assert {p: p.stat().st_mtime_ns for p in archive.rglob("*.dcm")} == before

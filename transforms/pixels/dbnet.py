@@ -40,7 +40,8 @@ _SESSION_LOCK = threading.Lock()
 @dataclass(frozen=True)
 class DbnetSettings:
     probability: float = 0.3      # a pixel is text when the model's probability exceeds this (DB's default)
-    min_score: float = 0.5        # a region is kept when its mean probability exceeds this
+    min_score: float = 0.4        # a region is kept when its mean probability exceeds this (0.5 lost
+                                  # isolated digits of real ultrasound at 0.46-0.48)
     unclip_ratio: float = 1.0     # DB shrinks text kernels in training, this grows them back (PaddleOCR
                                   # uses 1.6 for scene text; 1.0 reaches the ink of rendered text)
     upscale_below: int = 640      # frames whose longer side is below this are enlarged ...

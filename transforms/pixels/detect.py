@@ -60,8 +60,9 @@ class DetectorSettings:
     join_gap_ratio: float = 1.0      # regions on one line closer than this many heights become one
     region_margin_ratio: float = 0.06  # added around each final region, in its heights (at least 1 px;
                                        # redaction pads 3 px more): anti-aliased edges of large glyphs
-    confirm_min_aspect: float = 3.0  # unconfirmed morphological lines narrower than this many heights are
-                                     # dropped unseen (the model finds short words; speckle is short)
+    confirm_min_aspect: float = 3.0  # morphological lines narrower than this many heights are "short":
+                                     # asked about after the long ones, quietest surroundings first
+    max_confirmations: int = 32      # model confirmations per frame (~5-10 ms each)
 
 
 DEFAULT_SETTINGS = DetectorSettings()

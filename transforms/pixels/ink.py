@@ -98,25 +98,31 @@ def extend_along_pen(frame: np.ndarray, boxes: list[Box], settings: InkSettings 
     A line is often found only in part: the part over a dark background, not the part over anatomy of
     the text's own brightness. The pen value of the found part (the value far more frequent inside the
     box than around it) still marks the rest, in lossless frames, so the box is extended in steps of
-    half its height while that value stays dense in the band, across gaps of up to a word space."""
+    half its height while that value stays dense in the band (`contrast` times its frequency away
+    from all the boxes), across gaps of up to a word space."""
     if frame.ndim != 2 or frame.dtype.kind not in "iu":
         return list(boxes)
-    return [_extend(frame, box, settings) for box in boxes]
+    elsewhere = np.ones(frame.shape, dtype=bool)
+    for box in boxes:
+        elsewhere[box.top:box.bottom, box.left:box.right] = False
+    chance: dict[int, float] = {}
+    extended = []
+    for box in boxes:
+        pen = _pen_value(frame, box, settings)
+        if pen is None:
+            extended.append(box)
+            continue
+        if pen not in chance:
+            chance[pen] = float((frame[elsewhere] == pen).mean()) if elsewhere.any() else 0.0
+        extended.append(_extend(frame, box, pen, max(settings.min_density / 2, settings.contrast * chance[pen])))
+    return extended
 
 
-def _extend(frame: np.ndarray, box: Box, settings: InkSettings) -> Box:
-    pen = _pen_value(frame, box, settings)
-    if pen is None:
-        return box
-    rows, columns = frame.shape
+def _extend(frame: np.ndarray, box: Box, pen: int, needed: float) -> Box:
     band = frame[box.top:box.bottom] == pen
-    ring = box.padded(box.height, rows, columns)
-    around = float((frame[ring.top:ring.bottom, ring.left:ring.right] == pen).mean())
-    needed = max(settings.min_density / 2, settings.contrast * around)
     step, max_gap = max(2, box.height // 2), 1.5 * box.height
-    left, right = box.left, box.right
-    left = _walk(band, left, -step, max_gap, needed)
-    right = _walk(band, right, step, max_gap, needed)
+    left = _walk(band, box.left, -step, max_gap, needed)
+    right = _walk(band, box.right, step, max_gap, needed)
     return Box(left, box.top, right - left, box.height)
 
 

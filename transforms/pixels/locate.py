@@ -49,11 +49,14 @@ def locate_text(frame: np.ndarray, info: PixelInfo, header: Dataset | None = Non
         view = local_contrast_view(frame, info, header, tiles=settings.contrast_tiles)
         model = [found.box for found in detect_text_dbnet(view, settings.model)]
     boxes = list(model)
+    unconfirmed: list[LineCandidate] = []
     for candidate in line_candidates(views, settings):
-        if _already_found(candidate.box, boxes) or (not settings.use_model or not settings.confirm_with_model):
+        if _already_found(candidate.box, boxes) or not settings.use_model or not settings.confirm_with_model:
             boxes.append(candidate.box)
-        elif candidate.box.width >= settings.confirm_min_aspect * candidate.box.height \
-                and _confirmed(views[candidate.view].image, candidate, settings):
+        else:
+            unconfirmed.append(candidate)
+    for candidate in _worth_confirming(unconfirmed, views, settings):
+        if _already_found(candidate.box, boxes) or _confirmed(views[candidate.view].image, candidate, settings):
             boxes.append(candidate.box)
     if settings.use_ink and frame.ndim == 2:
         boxes.extend(ink_lines(frame, settings.ink, settings.min_glyph_height, settings.max_glyph_height))
@@ -112,6 +115,40 @@ def _share_of_first(a: Box, b: Box) -> float:
     if width <= 0 or height <= 0:
         return 0.0
     return width * height / max(a.width * a.height, 1)
+
+
+def _worth_confirming(candidates: list[LineCandidate], views: list[GreyView],
+                      settings: DetectorSettings) -> list[LineCandidate]:
+    """The candidates the model is asked about, at most `max_confirmations` per frame: long lines
+    first, then short ones (a two-digit label, or a two-blob chain of speckle) in order of how quiet
+    their surroundings are, since a label sits on a plain background and speckle in more speckle.
+    The bound keeps a noisy 4-megapixel radiograph, with hundreds of such chains, affordable."""
+    wide = [c for c in candidates if c.box.width >= settings.confirm_min_aspect * c.box.height]
+    short = [c for c in candidates if c.box.width < settings.confirm_min_aspect * c.box.height]
+    short.sort(key=lambda c: _surround_spread(views[c.view].image, c.box))
+    return (_deduplicated(wide) + _deduplicated(short))[:settings.max_confirmations]
+
+
+def _deduplicated(candidates: list[LineCandidate]) -> list[LineCandidate]:
+    """One candidate per place: the same line seen in two views or at two thresholds is asked once."""
+    kept: list[LineCandidate] = []
+    for candidate in candidates:
+        if not any(_share_of_first(candidate.box, other.box) >= FOUND_SHARE for other in kept):
+            kept.append(candidate)
+    return kept
+
+
+def _surround_spread(grey: np.ndarray, box: Box) -> float:
+    """Spread (inter-quartile range) of the view around a box, within one box height."""
+    ring = box.padded(box.height, grey.shape[0], grey.shape[1])
+    pixels = grey[ring.top:ring.bottom, ring.left:ring.right].astype(np.float32)
+    inside = np.zeros(pixels.shape, dtype=bool)
+    inside[box.top - ring.top:box.bottom - ring.top, box.left - ring.left:box.right - ring.left] = True
+    around = pixels[~inside]
+    if around.size == 0:
+        return 0.0
+    low, high = np.percentile(around, [25, 75])
+    return float(high - low)
 
 
 def _confirmed(grey: np.ndarray, candidate: LineCandidate, settings: DetectorSettings) -> bool:

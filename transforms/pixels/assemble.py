@@ -93,7 +93,11 @@ def _split_header(header: Dataset, plan: EncodePlan) -> tuple[Dataset, Dataset]:
             continue
         (body if int(tag) < PIXEL_DATA else trailer)._dict[tag] = element
     for target in (body, trailer):
+        # Where deferred values are read back from: the header's own file (pydicom looks for all four).
         target.filename = getattr(header, "filename", None)
+        target.fileobj_type = getattr(header, "fileobj_type", open) or open
+        target.timestamp = getattr(header, "timestamp", None)
+        target.buffer = getattr(header, "buffer", None)
         target.set_original_encoding(*_original_encoding(header))
     body.file_meta = _output_meta(header, body, plan)
     if not plan.kept:

@@ -196,6 +196,9 @@ class FrameReader:
         self._fh = self._inflated.file
         ds = read_dataset(self._fh, is_implicit_VR=False, is_little_endian=True, defer_size=DEFER_BYTES)
         ds.file_meta = meta
+        # Deferred values are read back from the inflated copy (while the reader is open); without a
+        # source pydicom cannot load them, and writing the header would fail.
+        ds.filename, ds.fileobj_type, ds.timestamp = self._inflated.name, open, None
         self._fh.seek(0)
         return ds
 

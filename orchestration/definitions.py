@@ -9,6 +9,7 @@ from orchestration.assets.metadata import dicom_metadata
 from orchestration.assets.silver_headers import silver_deid_headers
 from orchestration.assets.gate import silver_leakage_report
 from orchestration.assets.gold import gold_dicom_archive
+from orchestration.assets.review import gold_review_report
 from orchestration.assets.silver_pixels import silver_deid_files
 from orchestration.jobs import deidentify_batch
 from orchestration.resources import KeyringResource, PipelineSettings, SparkResource, WarehouseResource
@@ -16,7 +17,7 @@ from orchestration.schedules import daily_reconciliation
 from orchestration.sensors import landing_sensor
 
 ASSETS = [bronze_dicom_files, dicom_metadata, silver_deid_headers, silver_deid_files, silver_leakage_report,
-          gold_dicom_archive]
+          gold_dicom_archive, gold_review_report]
 # What `deidlake ingest` materializes: the landing batch into bronze, and its metadata.
 INGEST_SELECTION = AssetSelection.assets(bronze_dicom_files, dicom_metadata)
 

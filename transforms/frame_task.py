@@ -2,7 +2,7 @@
 
 This is the unit the Spark pixel step distributes (`transforms/spark/pixels.py`): decode the frames one
 at a time from the raw store, find text (detection, then OCR on candidates only), decide which boxes to
-fill (every text region, or only PHI and what could not be read), fill them on the stored values, and
+fill (every text region, or all but the text known to be safe: `transforms.redaction_policy`), fill them on the stored values, and
 encode each changed frame in the file's planned output syntax into a staging file. It returns only
 PHI-free records: box geometry, confidences, categories and keyed hashes of the text.
 """
@@ -17,17 +17,15 @@ from pathlib import Path
 
 from transforms.keyring import Keyring
 from transforms.phi.errors import RecognizerError
-from transforms.pixels.analyze import FrameText, find_text, regions_to_redact
+from transforms.pixels.analyze import FrameText, find_text
 from transforms.pixels.encode import encode_frame, plan_encoding
 from transforms.pixels.frames import FrameReader, UndecodableFrameError
 from transforms.pixels.ocr import OCR_TEXT_PURPOSE, OcrCache
 from transforms.pixels.redact import redact_regions
+from transforms.redaction_policy import boxes_to_fill
 from transforms.text_types import Box, PhiSpan, TextLine
 
 REDACT_MODES = ("phi", "all")
-# A region whose words were all read with less confidence than this may be unreadable PHI: in "phi"
-# mode it is filled too (recall first); "all" mode fills every region anyway.
-UNREADABLE_CONFIDENCE = 40.0
 
 PhiFinder = Callable[[Sequence[TextLine]], list[PhiSpan]]
 
@@ -107,13 +105,9 @@ def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Key
 def _choose_boxes(found: FrameText, mode: str, keyring: Keyring,
                   find_phi: PhiFinder | None) -> tuple[list[Box], list[BoxRecord]]:
     phi_spans = find_phi(found.lines) if mode == "phi" else []
-    if mode == "all":
-        to_fill = list(regions_to_redact(found, "all_text"))
-    else:
-        to_fill = [b for span in phi_spans for b in span.boxes]
-        to_fill += [line.region for line in found.lines if _unreadable(line)]
-        read_regions = {line.region for line in found.lines}
-        to_fill += [region for region in found.regions if region not in read_regions]
+    read = {line.region for line in found.lines}
+    unread = [region for region in found.regions if region not in read]
+    to_fill = boxes_to_fill(found.lines, unread, phi_spans, mode)
     records = [_line_record(found.index, line, phi_spans, keyring, to_fill) for line in found.lines]
     return to_fill, records
 
@@ -132,11 +126,6 @@ def _line_record(frame: int, line: TextLine, spans: list[PhiSpan], keyring: Keyr
         source=hits[0].source if hits else None,
         redacted=any(_overlaps(b, line.region) for b in filled),
     )
-
-
-def _unreadable(line: TextLine) -> bool:
-    return not any(w.confidence >= UNREADABLE_CONFIDENCE and sum(c.isalnum() for c in w.text) >= 1
-                   for w in line.words)
 
 
 def _overlaps(a: Box, b: Box) -> bool:

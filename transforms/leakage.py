@@ -24,8 +24,10 @@ from pydicom.dataset import Dataset
 from transforms.deid.options import DeidOptions
 from transforms.deid.profile import Op, action_table
 from transforms.phi import PhiDictionary, PhiRecognizer
+from transforms.pixels.detect import detect_text_regions
 from transforms.pixels.frames import FrameReader
-from transforms.pixels.prepare import display_grey, to_rgb
+from transforms.pixels.ocr import OcrSettings, ocr_regions
+from transforms.pixels.prepare import display_grey, grey_views, to_rgb
 from transforms.text_types import Box, OcrWord, TextLine
 
 NUMERIC_VRS = frozenset({"DS", "IS", "US", "SS", "UL", "SL", "UV", "SV", "FL", "FD", "AT"})
@@ -172,14 +174,26 @@ def structure_problems(ds: Dataset, expected: Expected) -> list[str]:
     return problems
 
 
+# The crops of the second look: grey (not binarised), taller text, raw-line segmentation; the detection
+# pass binarises and reads single lines (--psm 7).
+RECHECK_CROP_SETTINGS = OcrSettings(psm=13, binarize=False, target_height=44, retry_below=0)
+
+
 def recheck_frames(path: str, frames: Sequence[int], dictionary: PhiDictionary,
                    recognizer: PhiRecognizer) -> list[int]:
-    """Frames in which an independent full-frame OCR pass still finds PHI."""
+    """Frames of an output file in which an independent reading still finds PHI.
+
+    Two looks at the stored range (the detection pass used the display window): Tesseract over the
+    whole frame with sparse-text segmentation, and a fresh detection on the *output* frame whose regions
+    are read as grey crops with raw-line segmentation. PHI in either reading fails the frame.
+    """
     leaking = []
     with FrameReader(path) as reader:
         for index in frames:
-            grey = _recheck_view(reader.decode_frame(index), reader)
-            lines = full_frame_lines(grey)
+            frame = reader.decode_frame(index)
+            grey = _recheck_view(frame, reader)
+            regions = detect_text_regions(grey_views(frame, reader.info, reader.header))
+            lines = full_frame_lines(grey) + ocr_regions(grey, regions, RECHECK_CROP_SETTINGS)
             if recognizer.find_phi_in_lines(lines, dictionary):
                 leaking.append(int(index))
     return leaking

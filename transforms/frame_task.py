@@ -87,10 +87,10 @@ def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Key
             for index in range(first, stop):
                 frame = reader.decode_frame(index)                # one frame in memory at a time
                 found = find_text([(index, frame)], info, header, cache)[0]
-                boxes, records = _choose_boxes(found, mode, keyring, find_phi)
+                boxes, records = _choose_boxes(found, mode, keyring, find_phi, info.rows, info.columns)
                 result.boxes.extend(records)
                 if boxes:
-                    redacted = redact_regions(frame, boxes, info, header=header)
+                    redacted = redact_regions(frame, boxes, info, padding=0, header=header)
                     _write_frame(staging_dir, index, encode_frame(redacted, info, plan, reader, index))
                     result.changed_frames.append(index)
     except UndecodableFrameError as exc:
@@ -102,12 +102,12 @@ def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Key
     return result
 
 
-def _choose_boxes(found: FrameText, mode: str, keyring: Keyring,
-                  find_phi: PhiFinder | None) -> tuple[list[Box], list[BoxRecord]]:
+def _choose_boxes(found: FrameText, mode: str, keyring: Keyring, find_phi: PhiFinder | None,
+                  rows: int, columns: int) -> tuple[list[Box], list[BoxRecord]]:
     phi_spans = find_phi(found.lines) if mode == "phi" else []
     read = {line.region for line in found.lines}
     unread = [region for region in found.regions if region not in read]
-    to_fill = boxes_to_fill(found.lines, unread, phi_spans, mode)
+    to_fill = boxes_to_fill(found.lines, unread, phi_spans, mode, rows, columns)
     records = [_line_record(found.index, line, phi_spans, keyring, to_fill) for line in found.lines]
     return to_fill, records
 

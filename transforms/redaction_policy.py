@@ -14,40 +14,47 @@ from collections.abc import Sequence
 from transforms.phi.safe_text import safe_mask
 from transforms.text_types import Box, PhiSpan, TextLine
 
-KEEP_MARGIN = 1      # pixels kept around a safe word (the fill padding of redact_regions eats into it)
+KEEP_MARGIN = 1      # pixels kept around a safe word
+PADDING = 3          # pixels added around what is filled, except towards a kept word
+SPACE_RATIO = 0.3    # a gap narrower than this x line height between kept words is a space, not a glyph
 
 
 def boxes_to_fill(lines: Sequence[TextLine], unread_regions: Sequence[Box], spans: Sequence[PhiSpan],
-                  mode: str) -> list[Box]:
+                  mode: str, rows: int, columns: int) -> list[Box]:
+    """Final boxes, padding included (fill them with no further padding)."""
     if mode == "all":
-        return [line.region for line in lines] + list(unread_regions)
+        return [b.padded(PADDING, rows, columns) for b in [line.region for line in lines] + list(unread_regions)]
     phi_boxes = [box for span in spans for box in span.boxes]
-    fill = list(unread_regions)
+    fill = [b.padded(PADDING, rows, columns) for b in list(unread_regions)]
     for line in lines:
-        fill.extend(_line_fill(line, phi_boxes))
-    return fill + phi_boxes
+        fill.extend(_line_fill(line, phi_boxes, rows, columns))
+    return fill + [b.padded(PADDING, rows, columns) for b in phi_boxes]
 
 
-def _line_fill(line: TextLine, phi_boxes: Sequence[Box]) -> list[Box]:
-    """The line's region minus the x-intervals of its safe words, as boxes of the line's height."""
+def _line_fill(line: TextLine, phi_boxes: Sequence[Box], rows: int, columns: int) -> list[Box]:
+    """The line's region minus the x-intervals of its safe words, as boxes of the line's height, padded
+    on every side but the ones that touch a kept word."""
     region = line.region
-    keep = sorted((w.box.left - KEEP_MARGIN, w.box.right + KEEP_MARGIN)
-                  for w, safe in zip(line.words, safe_mask(line.words))
-                  if safe and not any(_overlaps(w.box, b) for b in phi_boxes))
-    boxes, cursor = [], region.left
-    for start, end in _merged(keep):
-        if start > cursor:
-            boxes.append(Box(cursor, region.top, min(start, region.right) - cursor, region.height))
-        cursor = max(cursor, end)
-    if cursor < region.right:
-        boxes.append(Box(cursor, region.top, region.right - cursor, region.height))
-    return [b for b in boxes if b.width > 0]
+    keep = _merged(sorted((w.box.left - KEEP_MARGIN, w.box.right + KEEP_MARGIN)
+                          for w, safe in zip(line.words, safe_mask(line.words))
+                          if safe and not any(_overlaps(w.box, b) for b in phi_boxes)),
+                   max_gap=int(SPACE_RATIO * region.height))
+    top, bottom = max(region.top - PADDING, 0), min(region.bottom + PADDING, rows)
+    edges = [(region.left - PADDING, False)] + [e for start, end in keep for e in ((start, True), (end, True))] \
+        + [(region.right + PADDING, False)]
+    boxes = []
+    for (left, _), (right, _) in zip(edges[0::2], edges[1::2]):
+        left, right = max(left, 0), min(right, columns)
+        if right > left:
+            boxes.append(Box(left, top, right - left, bottom - top))
+    return boxes
 
 
-def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _merged(intervals: list[tuple[int, int]], max_gap: int = 0) -> list[tuple[int, int]]:
+    """Overlapping intervals joined, and those separated by a word space (no glyph fits in it)."""
     merged: list[tuple[int, int]] = []
     for start, end in intervals:
-        if merged and start <= merged[-1][1]:
+        if merged and start <= merged[-1][1] + max_gap:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))

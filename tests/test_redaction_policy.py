@@ -1,0 +1,93 @@
+"""Selective redaction keeps only text known to be safe; everything else in a text line is filled."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from pydicom.uid import ExplicitVRLittleEndian
+
+from transforms.keyring import Keyring
+from transforms.phi import build_phi_finder
+from transforms.pixels.analyze import find_text
+from transforms.pixels.frames import PixelInfo
+from transforms.pixels.ocr import OcrCache
+from transforms.pixels.redact import redact_regions
+from transforms.phi.safe_text import is_safe_word
+from transforms.redaction_policy import boxes_to_fill
+from transforms.text_types import Box, OcrWord, PhiSpan, TextLine
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+
+
+def word(text: str, left: int, confidence: float = 95.0) -> OcrWord:
+    return OcrWord(text, confidence, Box(left, 10, 8 * len(text), 12), 0, 0)
+
+
+def covered(boxes: list[Box], target: Box) -> float:
+    mask = np.zeros((64, 512), bool)
+    for b in boxes:
+        mask[b.top:b.bottom, b.left:b.right] = True
+    return mask[target.top:target.bottom, target.left:target.right].mean()
+
+
+@pytest.mark.parametrize("text", ["L", "R", "(A)", "5.0mm", "120", "3/30", "W:400", "L:40", "kVp", "mAs",
+                                  "fps", "Frame", "AX", "T2", "FLAIR", "59%", "DOB:", "Acc#", "ID:"])
+def test_radiology_text_is_safe(text):
+    assert is_safe_word(word(text, 0))
+
+
+@pytest.mark.parametrize("text", ["00335664", "HOWELL", "Jennifer", "19760616", "06/16/1976", "A2020625924",
+                                  "Klinikum", "2259", "Sep"])
+def test_values_names_and_unknown_words_are_not_safe(text):
+    assert not is_safe_word(word(text, 0))
+
+
+def test_a_safe_looking_word_read_with_low_confidence_is_not_trusted():
+    assert not is_safe_word(word("kVp", 0, confidence=30))
+
+
+def test_label_kept_value_filled_and_unread_regions_filled():
+    line = TextLine(Box(5, 8, 300, 16), (word("Patient", 10), word("ID:", 70), word("00335664", 100),
+                                         word("kVp", 180), word("120", 210)))
+    unread = Box(400, 30, 50, 12)
+    boxes = boxes_to_fill([line], [unread], [], "phi", 64, 512)
+    assert covered(boxes, line.words[2].box) == 1.0
+    assert covered(boxes, line.words[0].box) == covered(boxes, line.words[1].box) == 0.0
+    assert covered(boxes, line.words[3].box) == covered(boxes, line.words[4].box) == 0.0
+    assert covered(boxes, unread) == 1.0
+
+
+def test_a_phi_span_overrides_safe_vocabulary():
+    line = TextLine(Box(5, 8, 100, 16), (word("Head", 10),))    # a surname that is also a body part
+    span = PhiSpan("NAME", "dictionary", 1.0, (line.words[0].box,), "h")
+    assert covered(boxes_to_fill([line], [], [span], "phi", 64, 512), line.words[0].box) == 1.0
+
+
+def test_all_mode_fills_every_region():
+    line = TextLine(Box(5, 8, 100, 16), (word("kVp", 10), word("120", 50)))
+    assert covered(boxes_to_fill([line], [], [], "all", 64, 512), line.region) == 1.0
+
+
+def test_real_ocr_keeps_the_label_and_removes_the_value(monkeypatch):
+    """Rendered text, real Tesseract, the real recognizer with a header dictionary."""
+    monkeypatch.setenv("DEIDLAKE_MODE", "test")
+    image = Image.new("L", (512, 64), 0)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(FONT, 18)
+    draw.text((10, 20), "Patient ID:", font=font, fill=255)
+    value_left = 10 + int(draw.textlength("Patient ID: ", font=font))
+    draw.text((value_left, 20), "00335664", font=font, fill=255)
+    frame = np.asarray(image, dtype=np.uint8)
+    info = PixelInfo(rows=64, columns=512, frames=1, samples_per_pixel=1, bits_allocated=8, bits_stored=8,
+                     pixel_representation=0, photometric="MONOCHROME2", planar_configuration=0,
+                     transfer_syntax=ExplicitVRLittleEndian)
+    found = find_text([(0, frame)], info, None, OcrCache())[0]
+    find_phi = build_phi_finder([{"keyword": "PatientID", "vr": "LO", "value": "00335664",
+                                  "element_path": "00100020", "tag": "00100020"}], Keyring.from_env())
+    boxes = boxes_to_fill(found.lines, [], find_phi(found.lines), "phi", 64, 512)
+    redacted = redact_regions(frame, boxes, info, padding=0)
+    value = redacted[18:42, value_left:value_left + 80]
+    label = redacted[18:42, 10:value_left - 14]
+    assert (value == value.min()).mean() > 0.95, "the ID value is still visible"
+    assert np.array_equal(label, frame[18:42, 10:value_left - 14]), "the label was touched"

@@ -26,7 +26,8 @@ MAX_HISTOGRAM_BINS = 1 << 17     # wider stored ranges (32-bit) are not searched
 class InkSettings:
     max_values: int = 6              # pen values tried per frame, most frequent spikes first
     min_pixels: int = 24             # a value held by this many fewer pixels than its neighbours cannot draw a word
-    spike_ratio: float = 2.5         # count / mean count of the neighbouring values
+    spike_ratio: float = 1.5         # count / mean count of the neighbouring values ...
+    significance: float = 5.0        # ... and the excess over them, in Poisson deviations
     neighbourhood: int = 6           # neighbouring values on each side
     max_share: float = 0.25          # a value covering more of the frame is background, not a pen
     join_px: int = 4                 # pen pieces this close along a line belong to one run
@@ -34,6 +35,8 @@ class InkSettings:
     min_stems: float = 2.0           # pen pixels / run height: at least two glyph stems' worth
     max_density: float = 0.6         # more is a solid area, not strokes
     contrast: float = 4.0            # pen density in the run / around it
+    max_stroke_ratio: float = 0.22   # stroke width / line height of glyphs (as the morphological detector)
+    max_deep_share: float = 0.05     # pen pixels deeper than half a stroke: at most this share
 
 
 def ink_values(frame: np.ndarray, settings: InkSettings = InkSettings()) -> list[int]:
@@ -47,10 +50,13 @@ def ink_values(frame: np.ndarray, settings: InkSettings = InkSettings()) -> list
     width = settings.neighbourhood
     window = np.convolve(np.pad(counts, width, mode="edge"), np.ones(2 * width + 1), mode="valid")
     neighbours = (window - counts) / (2 * width)
-    spikes = np.flatnonzero((counts - neighbours >= settings.min_pixels)
+    excess = counts - neighbours
+    # A spike is more pixels than the neighbouring values hold, by far more than chance (Poisson: the
+    # count's spread is its square root), so a pen value at the anatomy's own peak is still seen.
+    spikes = np.flatnonzero((excess >= np.maximum(settings.min_pixels, settings.significance * np.sqrt(neighbours + 1)))
                             & (counts <= settings.max_share * frame.size)
                             & (counts >= settings.spike_ratio * (neighbours + 1)))
-    spikes = spikes[np.argsort(-counts[spikes], kind="stable")][:settings.max_values]
+    spikes = spikes[np.argsort(-excess[spikes], kind="stable")][:settings.max_values]
     return [int(value) + low for value in spikes]
 
 
@@ -67,13 +73,43 @@ def ink_lines(frame: np.ndarray, settings: InkSettings = InkSettings(), min_heig
     for value in ink_values(frame, settings):
         pen = (frame == value).astype(np.uint8)
         summed = cv2.integral(pen)
+        depth = cv2.distanceTransform(pen, cv2.DIST_L2, 3)
         count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(pen, join), connectivity=8)
         for left, top, width, height, _ in stats[1:]:
             core = Box(int(left) + settings.join_px, int(top) + 1, int(width) - 2 * settings.join_px, int(height) - 2)
             if (min_height <= core.height <= max_height and core.width >= core.height
-                    and _stands_out(summed, core, frame.shape, settings)):
+                    and _stands_out(summed, core, frame.shape, settings) and _one_band(pen, core)
+                    and _thin(depth, core, settings) and not _plate(pen, core)):
                 boxes.append(core)
     return boxes
+
+
+def _plate(pen: np.ndarray, core: Box) -> bool:
+    """A plate behind the text (the text is its holes) holds the value along its whole outline;
+    glyph strokes touch their line box's outline only here and there."""
+    inside = pen[core.top:core.bottom, core.left:core.right]
+    outline = np.concatenate([inside[0], inside[-1], inside[:, 0], inside[:, -1]])
+    return float(outline.mean()) > 0.5
+
+
+def _thin(depth: np.ndarray, core: Box, settings: InkSettings) -> bool:
+    """Strokes, not areas: few pen pixels lie deeper inside the pen than half a stroke width of a
+    glyph this high (a saturated region can share the text's value: its pixels are deep)."""
+    inside = depth[core.top:core.bottom, core.left:core.right]
+    pen_pixels = int((inside > 0).sum())
+    half_stroke = settings.max_stroke_ratio * core.height / 2 + 1.5
+    return pen_pixels > 0 and float((inside > half_stroke).sum()) <= settings.max_deep_share * pen_pixels
+
+
+def _one_band(pen: np.ndarray, core: Box) -> bool:
+    """Every row of a text line holds some ink (stems run its whole height): a blank band of rows
+    inside the run means two things stacked (a logo above a line), joined by the closing."""
+    inked_rows = pen[core.top:core.bottom, core.left:core.right].any(axis=1)
+    longest, current = 0, 0
+    for inked in inked_rows:
+        current = 0 if inked else current + 1
+        longest = max(longest, current)
+    return longest < max(2, round(0.15 * core.height))
 
 
 def _stands_out(summed: np.ndarray, core: Box, shape: tuple[int, ...], settings: InkSettings) -> bool:

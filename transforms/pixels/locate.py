@@ -58,10 +58,11 @@ def locate_text(frame: np.ndarray, info: PixelInfo, header: Dataset | None = Non
     for candidate in _worth_confirming(unconfirmed, views, settings):
         if _already_found(candidate.box, boxes) or _confirmed(views[candidate.view].image, candidate, settings):
             boxes.append(candidate.box)
-    if settings.use_ink and frame.ndim == 2:
+    grey_levels = frame.ndim == 2 and info.decoded_photometric().startswith("MONOCHROME")
+    if settings.use_ink and grey_levels:       # palette indices: plates behind text share its index
         boxes.extend(ink_lines(frame, settings.ink, settings.min_glyph_height, settings.max_glyph_height))
     lines = join_lines(boxes, settings.join_gap_ratio)
-    if settings.use_ink and frame.ndim == 2:
+    if settings.use_ink and grey_levels:
         lines = join_lines(extend_along_pen(frame, lines, settings.ink), settings.join_gap_ratio)
     return [box.padded(max(1, round(settings.region_margin_ratio * box.height)), rows, columns) for box in lines]
 

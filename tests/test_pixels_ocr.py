@@ -1,0 +1,87 @@
+"""OCR of located lines with real Tesseract, in process (tesserocr) and as a process (pytesseract).
+
+Only rendered, made-up strings are read here (no PHI), so assertions may compare text."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from rapidfuzz import fuzz
+
+from transforms.pixels import ocr as ocr_module
+from transforms.pixels.ocr import OcrCache, OcrSettings, OcrUnavailableError, full_frame_ocr, ocr_regions, tessdata_path
+from transforms.text_types import Box
+
+SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+LINES = ("ACCESSION 4471 PLANE", "WINDOW 400 LEVEL 40")
+
+
+def two_close_lines(gap: int = 4) -> tuple[np.ndarray, list[Box]]:
+    """Two rendered lines `gap` px apart on a dark page, and line regions that overlap each other
+    (as detector boxes of closely set lines do)."""
+    page = Image.new("L", (420, 90), 20)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(SANS, 18)
+    boxes, top = [], 20
+    for text in LINES:
+        left, upper, right, lower = draw.textbbox((0, 0), text, font=font)
+        draw.text((10 - left, top - upper), text, font=font, fill=230)
+        boxes.append(Box(10, top, right - left, lower - upper))
+        top += (lower - upper) + gap
+    regions = [Box(b.left - 2, b.top - 4, b.width + 4, b.height + 8) for b in boxes]     # overlapping
+    return np.asarray(page), regions
+
+
+def read(lines) -> list[str]:
+    return [line.text for line in lines]
+
+
+@pytest.mark.parametrize("settings", [OcrSettings(), OcrSettings(engine="pytesseract", psm=6)],
+                         ids=["tesserocr-psm7", "pytesseract-psm6"])
+def test_each_line_is_read_alone_with_either_binding(settings):
+    page, regions = two_close_lines()
+    texts = read(ocr_regions(page, regions, settings, OcrCache()))
+    assert [fuzz.ratio(text, expected) >= 90 for text, expected in zip(texts, LINES)] == [True, True]
+
+
+def test_in_process_reading_is_one_call_per_new_crop_and_cached():
+    page, regions = two_close_lines()
+    cache = OcrCache()
+    first = read(ocr_regions(page, regions, OcrSettings(), cache))
+    calls = cache.tesseract_calls
+    again = read(ocr_regions(page.copy(), regions, OcrSettings(), cache))
+    assert 2 <= calls <= 4 and cache.tesseract_calls == calls and again == first and cache.hits == 2
+
+
+def test_threads_each_get_their_own_tesseract():
+    page, regions = two_close_lines()
+    expected = read(ocr_regions(page, regions, OcrSettings(), OcrCache()))
+    results: list[list[str]] = []
+
+    def worker() -> None:
+        results.append(read(ocr_regions(page, regions, OcrSettings(), OcrCache())))
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 3
+
+
+def test_full_frame_baseline_reads_with_both_bindings():
+    page, _ = two_close_lines(gap=12)
+    for engine in ("tesserocr", "pytesseract"):
+        words = " ".join(w.text for line in full_frame_ocr(page, engine=engine) for w in line.words)
+        assert fuzz.partial_ratio(LINES[0], words) >= 80, engine
+
+
+def test_missing_models_raise_a_typed_reason(monkeypatch, tmp_path):
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
+    monkeypatch.setattr(ocr_module, "TESSDATA_FOLDERS", (str(tmp_path / "none"),))
+    with pytest.raises(OcrUnavailableError) as raised:
+        tessdata_path()
+    assert raised.value.reason == "tessdata_not_found" and str(tmp_path) not in str(raised.value)

@@ -5,6 +5,9 @@
                                         the whole asset graph for the files in DIR
     deidlake sql "SELECT ..."           query any table by dotted name (bronze.dicom_files, ...)
     deidlake ui                         the Dagster UI on this warehouse
+    deidlake stream [--landing DIR]     de-identify files as they land (Spark Structured Streaming)
+    deidlake backfill --all | --batches ID,ID | --from ID --to ID
+                                        the graph for registered landing batches, one after the other
     deidlake demo                       the README's end-to-end demonstration
     deidlake synth ... / score ...      the test-corpus generator and the de-identification scorer
 
@@ -85,6 +88,33 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--allow-identified", action="store_true",
                      help="allow queries over bronze.* (identified data: PHI in clear)")
     sql.set_defaults(handler=cmd_sql)
+
+    stream = sub.add_parser("stream", parents=[common], help="de-identify files as they land (Spark streaming)")
+    stream.add_argument("--landing", metavar="DIR", default=None, help="default: <warehouse>/landing")
+    stream.add_argument("--max-files-per-trigger", type=int, default=16, metavar="N")
+    stream.add_argument("--trigger-interval", type=float, default=10.0, metavar="S")
+    stream.add_argument("--min-age", type=float, default=5.0, metavar="S",
+                        help="wait until a file is S seconds old (it may still be being copied)")
+    stream.add_argument("--output", metavar="DIR", default=None, help="also copy each batch's gold files here")
+    stream.add_argument("--checkpoint", metavar="DIR", default=None)
+    ending = stream.add_mutually_exclusive_group()
+    ending.add_argument("--available-now", dest="trigger", action="store_const", const="available_now",
+                        default="continuous", help="process what is there (in micro-batches), then exit")
+    ending.add_argument("--once", dest="trigger", action="store_const", const="once",
+                        help="process what is there in one micro-batch, then exit")
+    _add_pipeline_arguments(stream)
+    stream.set_defaults(handler=cmd_stream)
+
+    backfill = sub.add_parser("backfill", parents=[common], help="run the graph for registered landing batches")
+    backfill.add_argument("--batches", type=lambda text: [b for b in text.split(",") if b], default=None,
+                          metavar="ID,ID")
+    backfill.add_argument("--all", action="store_true", dest="all_batches")
+    backfill.add_argument("--from", dest="first", metavar="ID", default=None)
+    backfill.add_argument("--to", dest="last", metavar="ID", default=None)
+    backfill.add_argument("--list", action="store_true", help="list the registered batches and exit")
+    backfill.add_argument("--json", action="store_true", help="print the per-batch report as JSON")
+    _add_pipeline_arguments(backfill)
+    backfill.set_defaults(handler=cmd_backfill)
 
     ui = sub.add_parser("ui", parents=[common], help="start the Dagster UI on this warehouse")
     ui.add_argument("--host", default="127.0.0.1")
@@ -255,6 +285,59 @@ def _print_query(query: str, fmt: str, limit: int, warehouse: Warehouse) -> None
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def cmd_stream(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    """Until interrupted (Ctrl-C, SIGTERM: the micro-batch in flight finishes), or until done."""
+    from orchestration.streaming import StreamAlreadyRunning, StreamSettings, interrupts_stop_stream, run_stream
+    from warehouse.spark_session import spark_session_scope
+
+    _require_secret()
+    try:
+        settings = StreamSettings(
+            landing=_input_dir(args.landing) if args.landing else warehouse.landing,
+            max_files_per_trigger=args.max_files_per_trigger, trigger_interval_seconds=args.trigger_interval,
+            trigger=args.trigger, min_age_seconds=args.min_age,
+            output=Path(args.output) if args.output else None,
+            checkpoint=Path(args.checkpoint) if args.checkpoint else None)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    pipeline = _pipeline_settings(args)
+    with spark_session_scope(warehouse=warehouse) as spark, interrupts_stop_stream():
+        try:
+            report = run_stream(spark, warehouse, settings, pipeline, log=_progress)
+        except StreamAlreadyRunning as exc:
+            raise UsageError(str(exc)) from exc
+        except KeyboardInterrupt:
+            _progress("stream stopped")
+            return EXIT_OK
+    _progress(f"stream {report.stopped_by}: {len(report.batches)} batches, {report.files} files"
+              + (f": {report.error}" if report.error else ""))
+    return EXIT_OK if report.success else EXIT_FAILED
+
+
+def cmd_backfill(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    from orchestration.backfill import BatchSelectionError, backfill, render, select_batches
+    from transforms.landing import BatchRegistry
+    from warehouse.spark_session import spark_session_scope
+
+    registry = BatchRegistry(warehouse.batch_manifests)
+    if args.list:
+        for batch_id in registry.batch_ids():
+            print(f"{batch_id}  {len(registry.read(batch_id).files)} files")
+        return EXIT_OK
+    _require_secret()
+    try:
+        chosen = select_batches(registry.batch_ids(), args.batches, args.all_batches, args.first, args.last)
+    except BatchSelectionError as exc:
+        raise UsageError(str(exc)) from exc
+    pipeline = _pipeline_settings(args)
+    _progress(f"backfill of {len(chosen)} batches")
+    with spark_session_scope(warehouse=warehouse) as spark:
+        outcomes = backfill(spark, warehouse, chosen, pipeline, on_batch=lambda o: _progress(
+            f"batch {o.batch_id}: {'succeeded' if o.success else 'FAILED'}, {o.newly_published} newly published"))
+    print(json.dumps([o.to_dict() for o in outcomes]) if args.json else render(outcomes))
+    return EXIT_OK if all(o.success for o in outcomes) else EXIT_FAILED
 
 
 def cmd_ui(args: argparse.Namespace, warehouse: Warehouse) -> int:

@@ -15,6 +15,7 @@ from orchestration.jobs import deidentify_batch
 from orchestration.resources import KeyringResource, PipelineSettings, SparkResource, WarehouseResource
 from orchestration.schedules import daily_reconciliation
 from orchestration.sensors import landing_sensor
+from orchestration.streaming_job import streaming_job
 
 ASSETS = [bronze_dicom_files, dicom_metadata, silver_deid_headers, silver_deid_files, silver_leakage_report,
           gold_dicom_archive, gold_review_report]
@@ -37,7 +38,7 @@ def build_resources(warehouse_root: str | None = None, landing: str | None = Non
 
 defs = Definitions(
     assets=ASSETS,
-    jobs=[deidentify_batch],
+    jobs=[deidentify_batch, streaming_job],
     sensors=[landing_sensor],
     schedules=[daily_reconciliation],
     resources=build_resources(),

@@ -9,16 +9,17 @@ from orchestration.assets.metadata import dicom_metadata
 from orchestration.assets.silver_headers import silver_deid_headers
 from orchestration.assets.gate import silver_leakage_report
 from orchestration.assets.gold import gold_dicom_archive
+from orchestration.assets.metrics_report import metrics_throughput_plot
 from orchestration.assets.review import gold_review_report
 from orchestration.assets.silver_pixels import silver_deid_files
-from orchestration.jobs import deidentify_batch
+from orchestration.jobs import deidentify_batch, refresh_metrics
 from orchestration.resources import KeyringResource, PipelineSettings, SparkResource, WarehouseResource
-from orchestration.schedules import daily_reconciliation
+from orchestration.schedules import daily_metrics, daily_reconciliation
 from orchestration.sensors import landing_sensor
 from orchestration.streaming_job import streaming_job
 
 ASSETS = [bronze_dicom_files, dicom_metadata, silver_deid_headers, silver_deid_files, silver_leakage_report,
-          gold_dicom_archive, gold_review_report]
+          gold_dicom_archive, gold_review_report, metrics_throughput_plot]
 # What `deidlake ingest` materializes: the landing batch into bronze, and its metadata.
 INGEST_SELECTION = AssetSelection.assets(bronze_dicom_files, dicom_metadata)
 
@@ -38,9 +39,9 @@ def build_resources(warehouse_root: str | None = None, landing: str | None = Non
 
 defs = Definitions(
     assets=ASSETS,
-    jobs=[deidentify_batch, streaming_job],
+    jobs=[deidentify_batch, refresh_metrics, streaming_job],
     sensors=[landing_sensor],
-    schedules=[daily_reconciliation],
+    schedules=[daily_reconciliation, daily_metrics],
     resources=build_resources(),
     # One JVM per step would not fit 2 cores: every step of a run shares one process and one session.
     executor=in_process_executor,

@@ -9,6 +9,7 @@ from dagster import AssetSelection, materialize
 
 from orchestration.definitions import ASSETS, build_resources
 from orchestration.instance import dagster_instance
+from orchestration.jobs import BATCH_SELECTION
 from orchestration.partitions import landing_batches
 from orchestration.resources import PipelineSettings
 from transforms.landing import BatchManifest, BatchRegistry, list_landing_files
@@ -45,7 +46,7 @@ def run_batch(warehouse: Warehouse, manifest: BatchManifest, selection: AssetSel
     instance.add_dynamic_partitions(landing_batches.name, [manifest.batch_id])
     result = materialize(
         ASSETS,
-        selection=selection or AssetSelection.all(),
+        selection=selection or BATCH_SELECTION,
         partition_key=manifest.batch_id,
         instance=instance,
         # The caller owns the session (it outlives the run for the summary) and stops it.

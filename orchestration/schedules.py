@@ -1,9 +1,16 @@
 """The daily reconciliation: nothing that landed may wait for a sensor that was switched off."""
 
 
-from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
+from dagster import (
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    SkipReason,
+    schedule,
+)
 
-from orchestration.jobs import deidentify_batch
+from orchestration.jobs import deidentify_batch, refresh_metrics
 from orchestration.partitions import landing_batches
 from orchestration.resources import WarehouseResource
 from transforms.landing import BatchRegistry
@@ -25,3 +32,10 @@ def daily_reconciliation(context: ScheduleEvaluationContext, warehouse: Warehous
         return SkipReason("every landing batch already has its partition")
     context.instance.add_dynamic_partitions(landing_batches.name, pending)
     return [RunRequest(partition_key=b, run_key=f"reconcile-{b}") for b in pending]
+
+
+daily_metrics = ScheduleDefinition(
+    name="daily_metrics", job=refresh_metrics, cron_schedule="0 3 * * *", execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Daily at 03:00 UTC: redraws the throughput and quarantine plot.",
+)

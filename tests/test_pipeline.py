@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from dagster import AssetSelection, materialize
+from dagster import materialize
 from pyspark.sql import functions as F
 
 from orchestration.definitions import ASSETS, build_resources
 from orchestration.instance import dagster_instance
+from orchestration.jobs import BATCH_SELECTION
 from orchestration.partitions import landing_batches
 from orchestration.resources import PipelineSettings
 from tests.conftest import pydicom_file
@@ -38,7 +39,7 @@ def _landing(folder: Path) -> Path:
 
 def _run(instance, warehouse: Warehouse, manifest, pipeline: PipelineSettings, selection=None):
     instance.add_dynamic_partitions(landing_batches.name, [manifest.batch_id])
-    return materialize(ASSETS, selection=selection or AssetSelection.all(), partition_key=manifest.batch_id,
+    return materialize(ASSETS, selection=selection or BATCH_SELECTION, partition_key=manifest.batch_id,
                        instance=instance, raise_on_error=False,
                        resources=build_resources(str(warehouse.root), stop_spark_on_teardown=False,
                                                  pipeline=pipeline))
@@ -119,3 +120,24 @@ def test_a_rerun_publishes_nothing_twice(spark, pipeline_run):
     assert again.success
     assert read_table(spark, warehouse, tables.GOLD_MANIFEST).count() == manifest_rows
     assert {p: p.stat().st_mtime_ns for p in archive.rglob("*.dcm")} == before
+
+
+def test_metrics_views_and_plot_cover_the_run(spark, pipeline_run):
+    from dagster import AssetSelection
+
+    from warehouse.delta_io import register_catalog
+
+    warehouse, instance, _, _, result = pipeline_run
+    register_catalog(spark, warehouse)
+    runs = {r["run_id"]: r for r in spark.sql("select * from metrics.throughput_per_run").collect()}
+    assert runs[result.run_id]["files_ingested"] == len(SUBSET) + 2
+    checks = {r["check"] for r in spark.sql("select * from metrics.leakage_over_time").collect()}
+    assert checks == {rule.check for rule in LEAKAGE_RULES}
+    assert spark.sql("select * from metrics.cost_calibration").count() >= 1
+    plot = materialize(ASSETS, selection=AssetSelection.assets("metrics_throughput_plot"), instance=instance,
+                       resources=build_resources(str(warehouse.root), stop_spark_on_teardown=False))
+    assert plot.success
+    png = warehouse.zone("metrics") / "plots" / "throughput_per_run.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = next(warehouse.zone("gold").glob("reports/*/*/index.html"))
+    assert "contact sheet" in report.read_text() and (report.parent / "contact_sheet.png").exists()

@@ -23,15 +23,17 @@ MAX_UN_TEXT_BYTES = 1024   # short UN values (implicit-VR private tags) are usua
 
 @dataclass(frozen=True)
 class CostModel:
-    """Seconds per unit of work, measured by bench/metadata.py and bench/pixel.py on 1 core.
+    """Seconds of one core per unit of work, from whole runs on this project's 2-core reference machine
+    (metrics.cost_calibration compares them with measured runs; metrics.job_size_forecast rescales).
 
-    Rough by design: it ranks jobs and forecasts their size; it is not a promise.
+    Rough by design: it ranks jobs and forecasts their size; it is not a promise. Text search (detection,
+    OCR, and the leakage gate's second reading) dominates; decoding compressed frames comes next.
     """
 
-    per_file: float = 0.02
-    per_megapixel_frame_native: float = 0.012
-    per_megapixel_frame_compressed: float = 0.05
-    per_megapixel_frame_text_search: float = 0.03
+    per_file: float = 1.5
+    per_megapixel_frame_native: float = 0.02
+    per_megapixel_frame_compressed: float = 0.15
+    per_megapixel_frame_text_search: float = 6.0
 
     def estimate(self, frames: int, rows: int, columns: int, compressed: bool) -> float:
         megapixels = rows * columns / 1e6

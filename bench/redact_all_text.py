@@ -19,16 +19,19 @@ from pathlib import Path
 import pydicom
 from pydicom.dataset import Dataset
 
-from transforms.pixels.analyze import find_text, regions_to_redact
+from transforms.pixels.analyze import FrameText, find_text, regions_to_redact
+from transforms.pixels.detect import DEFAULT_SETTINGS, FAST_SETTINGS, DetectorSettings
 from transforms.pixels.assemble import write_deidentified_file
 from transforms.pixels.frames import FrameReader
-from transforms.pixels.ocr import OcrCache
+from transforms.pixels.ocr import OcrCache, OcrSettings, full_frame_ocr
+from transforms.pixels.prepare import grey_views
 from transforms.pixels.redact import redact_regions
 
 FRAMES_PER_TASK = 8
 
 
-def redact_file(path: Path, out_dir: Path, mode: str) -> tuple[int, int, float]:
+def redact_file(path: Path, out_dir: Path, mode: str, detector: DetectorSettings = DEFAULT_SETTINGS,
+                read: bool = True) -> tuple[int, int, float]:
     """(frames, regions filled, seconds) for one file."""
     start = time.perf_counter()
     filled = 0
@@ -37,13 +40,26 @@ def redact_file(path: Path, out_dir: Path, mode: str) -> tuple[int, int, float]:
         changed = {}
         for first in range(0, reader.frame_count, FRAMES_PER_TASK):
             frames = list(reader.iter_frames(first, min(first + FRAMES_PER_TASK, reader.frame_count)))
-            for (index, frame), found in zip(frames, find_text(frames, reader.info, reader.header, cache)):
-                boxes = regions_to_redact(found, mode)
+            if mode == "full_frame_tesseract":
+                found_text = [_full_frame_words(index, frame, reader) for index, frame in frames]
+                mode_of_regions = "all_text"
+            else:
+                found_text = find_text(frames, reader.info, reader.header, cache,
+                                       OcrSettings() if read else None, detector)
+                mode_of_regions = mode
+            for (index, frame), found in zip(frames, found_text):
+                boxes = regions_to_redact(found, mode_of_regions)
                 filled += len(boxes)
                 if boxes:
                     changed[index] = redact_regions(frame, boxes, reader.info, header=reader.header)
         write_deidentified_file(header_without_pixels(path), reader, changed, out_dir / path.name)
         return reader.frame_count, filled, time.perf_counter() - start
+
+
+def _full_frame_words(index: int, frame, reader: FrameReader) -> FrameText:
+    """The baseline as a redactor: every word box Tesseract reads on the whole display view."""
+    lines = full_frame_ocr(grey_views(frame, reader.info, reader.header)[0].image, engine="tesserocr")
+    return FrameText(index, tuple(w.box for line in lines for w in line.words), ())
 
 
 def header_without_pixels(path: Path) -> Dataset:
@@ -59,12 +75,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--mode", default="all_text", choices=("all_text", "confirmed_text"))
+    parser.add_argument("--mode", default="all_text", choices=("all_text", "confirmed_text", "full_frame_tesseract"),
+                        help="full_frame_tesseract: fill the word boxes Tesseract reads on each whole frame")
+    parser.add_argument("--detector", default="default", choices=("default", "fast"))
+    parser.add_argument("--no-ocr", action="store_true", help="locate only (all-text mode needs no OCR)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     total_frames, total_seconds = 0, 0.0
     for path in sorted(args.corpus.glob("*.dcm")):
-        frames, filled, seconds = redact_file(path, args.out, args.mode)
+        detector = FAST_SETTINGS if args.detector == "fast" else DEFAULT_SETTINGS
+        frames, filled, seconds = redact_file(path, args.out, args.mode, detector, not args.no_ocr)
         total_frames += frames
         total_seconds += seconds
         print(f"{path.name}: {frames} frames, {filled} regions filled, {seconds:.2f} s")

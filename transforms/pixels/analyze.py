@@ -31,15 +31,19 @@ class FrameText:
 
 
 def find_text(frames: Sequence[tuple[int, np.ndarray]], info: PixelInfo, header: Dataset | None = None,
-              cache: OcrCache | None = None, ocr_settings: OcrSettings = OcrSettings(),
+              cache: OcrCache | None = None, ocr_settings: OcrSettings | None = OcrSettings(),
               detector: DetectorSettings = DEFAULT_SETTINGS) -> list[FrameText]:
-    """Detect text regions in each (index, stored frame) and read them; OCR runs on the luminance or
-    display view (the first view), detection on every view."""
+    """Locate text regions in each (index, stored frame) and read them; OCR runs on the luminance or
+    display view (the first view), detection on every view. `ocr_settings=None` locates only (lines
+    without words): "remove all text" fills every region without needing to read it."""
     prepared = []
     for index, frame in frames:
         views = grey_views(frame, info, header)
         prepared.append((index, views[0].image, tuple(locate_text(frame, info, header, detector, views))))
-    read = ocr_frames([(grey, regions) for _, grey, regions in prepared], ocr_settings, cache)
+    if ocr_settings is None:
+        read = [[TextLine(region) for region in regions] for _, _, regions in prepared]
+    else:
+        read = ocr_frames([(grey, regions) for _, grey, regions in prepared], ocr_settings, cache)
     return [FrameText(index, regions, tuple(lines)) for (index, _, regions), lines in zip(prepared, read)]
 
 

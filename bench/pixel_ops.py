@@ -1,7 +1,7 @@
 """Benchmark of the pixel path's domain functions on one core (no Spark), against Tesseract on every
 full frame.
 
-    .venv/bin/python bench/pixel_ops.py [--repeat N] [file.dcm | folder ...]
+    .venv/bin/python bench/pixel_ops.py [--repeat N] [--wall] [--detector default|fast] [file.dcm | folder ...]
 
 Default input: the checked-in generated corpus `tests/data/corpus/` (16 files, 48 frames). Per stage,
 frames/s of decode, detection (`locate_text`), OCR (`ocr_frames` on the detected regions, in-process
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from transforms.pixels.assemble import write_deidentified_file
 from transforms.pixels.frames import FrameReader
+from transforms.pixels.detect import DEFAULT_SETTINGS, FAST_SETTINGS
 from transforms.pixels.locate import locate_text
 from transforms.pixels.ocr import OcrCache, full_frame_ocr, ocr_frames
 from transforms.pixels.prepare import grey_views
@@ -34,6 +35,7 @@ from transforms.pixels.redact import redact_regions
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "corpus"
 STAGES = ("decode", "detect", "ocr", "redact", "encode+write")
 CLOCK = {"cpu": None}
+DETECTOR = {"settings": DEFAULT_SETTINGS}
 
 
 def clock() -> float:
@@ -55,7 +57,7 @@ def bench_file(path: Path, out_dir: Path) -> tuple[int, dict[str, float], dict[s
         seconds["decode"] = clock() - start
         start = clock()
         views = [grey_views(frame, info, header) for _, frame in frames]
-        regions = [locate_text(frame, info, header, views=v) for (_, frame), v in zip(frames, views)]
+        regions = [locate_text(frame, info, header, DETECTOR["settings"], v) for (_, frame), v in zip(frames, views)]
         seconds["detect"] = clock() - start
         start = clock()
         cache = OcrCache()
@@ -89,8 +91,10 @@ def main() -> None:
     parser.add_argument("paths", nargs="*", type=Path, default=[CORPUS])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--wall", action="store_true", help="wall-clock instead of CPU seconds")
+    parser.add_argument("--detector", default="default", choices=("default", "fast"))
     args = parser.parse_args()
     CLOCK["cpu"] = not args.wall
+    DETECTOR["settings"] = FAST_SETTINGS if args.detector == "fast" else DEFAULT_SETTINGS
     files = [f for p in args.paths for f in (sorted(p.glob("*.dcm")) if p.is_dir() else [p])]
     total: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)

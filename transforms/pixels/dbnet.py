@@ -4,7 +4,7 @@ Why a model beside the morphological detector: DBNet was trained on scene and do
 font, colour and background, so it finds text that a fixed contrast rule misses (grey text over bright
 anatomy, coloured serif text over speckle) and it scores each region, which lets the caller drop
 candidates that are not text. It is one small CNN (4.7 MB, checked in under `models/` with its licence;
-nothing is downloaded) and costs ~10 ms per 256x256 view on one core.
+nothing is downloaded): ~25 ms per 256x256 input on one core, ~100 ms per 512x512.
 
 The pre- and post-processing are our own (PaddleOCR's are for rotated scene text and pull in opencv-python,
 pyclipper and shapely): normalise with mean = std = 0.5, pad to a multiple of 32, sigmoid probability map

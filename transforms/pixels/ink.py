@@ -24,8 +24,8 @@ MAX_HISTOGRAM_BINS = 1 << 17     # wider stored ranges (32-bit) are not searched
 
 @dataclass(frozen=True)
 class InkSettings:
-    max_values: int = 6              # pen values tried per frame, most frequent spikes first
-    min_pixels: int = 24             # a value held by this many fewer pixels than its neighbours cannot draw a word
+    max_values: int = 6              # pen values tried per frame, largest excess first
+    min_pixels: int = 24             # an excess of fewer pixels over the neighbours cannot draw a word
     spike_ratio: float = 1.5         # count / mean count of the neighbouring values ...
     significance: float = 5.0        # ... and the excess over them, in Poisson deviations
     neighbourhood: int = 6           # neighbouring values on each side
@@ -40,7 +40,7 @@ class InkSettings:
 
 
 def ink_values(frame: np.ndarray, settings: InkSettings = InkSettings()) -> list[int]:
-    """Stored values that spike in the histogram of a single-sample frame, most frequent first."""
+    """Stored values that spike in the histogram of a single-sample frame, largest excess first."""
     if frame.ndim != 2 or frame.dtype.kind not in "iu" or frame.size == 0:
         return []
     low, high = int(frame.min()), int(frame.max())
@@ -66,8 +66,9 @@ def ink_lines(frame: np.ndarray, settings: InkSettings = InkSettings(), min_heig
 
     The pen value's pixels are only the stroke cores (curves and diagonals are anti-aliased to other
     values), so glyphs come apart: the pieces are joined along the line by a closing a few pixels
-    wide, and a joined run counts as a text line when it is glyph-high, at least as wide as high and
-    sparse like strokes (not a solid area that happens to have the value)."""
+    wide, and a joined run counts as a text line when it is glyph-high, at least as wide as high, dense
+    in pen pixels against its surroundings, one band of rows, and made of thin strokes, not an area or a
+    plate that happens to have the value."""
     boxes: list[Box] = []
     join = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * settings.join_px + 1, 3))
     for value in ink_values(frame, settings):

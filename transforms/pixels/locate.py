@@ -43,28 +43,39 @@ def locate_text(frame: np.ndarray, info: PixelInfo, header: Dataset | None = Non
     """Text line regions of one stored frame, in frame coordinates (`views` may be passed when the
     caller already made them with `grey_views`)."""
     views = views if views is not None else grey_views(frame, info, header)
+    boxes = _model_boxes(frame, info, header, settings)
+    boxes += _morphological_boxes(views, boxes, settings)
+    pen_drawn = settings.use_ink and frame.ndim == 2 and info.decoded_photometric().startswith("MONOCHROME")
+    if pen_drawn:                              # not palette indices: plates behind text share its index
+        boxes += ink_lines(frame, settings.ink, settings.min_glyph_height, settings.max_glyph_height)
+    lines = join_lines(boxes, settings.join_gap_ratio)
+    if pen_drawn:
+        lines = join_lines(extend_along_pen(frame, lines, settings.ink), settings.join_gap_ratio)
     rows, columns = frame.shape[:2]
-    model: list[Box] = []
-    if settings.use_model:
-        view = local_contrast_view(frame, info, header, tiles=settings.contrast_tiles)
-        model = [found.box for found in detect_text_dbnet(view, settings.model)]
-    boxes = list(model)
+    return [box.padded(max(1, round(settings.region_margin_ratio * box.height)), rows, columns) for box in lines]
+
+
+def _model_boxes(frame: np.ndarray, info: PixelInfo, header: Dataset | None,
+                 settings: DetectorSettings) -> list[Box]:
+    if not settings.use_model:
+        return []
+    view = local_contrast_view(frame, info, header, tiles=settings.contrast_tiles)
+    return [found.box for found in detect_text_dbnet(view, settings.model)]
+
+
+def _morphological_boxes(views: list[GreyView], found: list[Box], settings: DetectorSettings) -> list[Box]:
+    """Morphological lines already inside a model box, plus those the model confirms on their own."""
+    kept: list[Box] = []
     unconfirmed: list[LineCandidate] = []
     for candidate in line_candidates(views, settings):
-        if _already_found(candidate.box, boxes) or not settings.use_model or not settings.confirm_with_model:
-            boxes.append(candidate.box)
+        if _already_found(candidate.box, found) or not settings.use_model or not settings.confirm_with_model:
+            kept.append(candidate.box)
         else:
             unconfirmed.append(candidate)
     for candidate in _worth_confirming(unconfirmed, views, settings):
-        if _already_found(candidate.box, boxes) or _confirmed(views[candidate.view].image, candidate, settings):
-            boxes.append(candidate.box)
-    grey_levels = frame.ndim == 2 and info.decoded_photometric().startswith("MONOCHROME")
-    if settings.use_ink and grey_levels:       # palette indices: plates behind text share its index
-        boxes.extend(ink_lines(frame, settings.ink, settings.min_glyph_height, settings.max_glyph_height))
-    lines = join_lines(boxes, settings.join_gap_ratio)
-    if settings.use_ink and grey_levels:
-        lines = join_lines(extend_along_pen(frame, lines, settings.ink), settings.join_gap_ratio)
-    return [box.padded(max(1, round(settings.region_margin_ratio * box.height)), rows, columns) for box in lines]
+        if _already_found(candidate.box, found + kept) or _confirmed(views[candidate.view].image, candidate, settings):
+            kept.append(candidate.box)
+    return kept
 
 
 def join_lines(boxes: list[Box], gap_ratio: float = 1.0, min_overlap: float = 0.6,

@@ -20,7 +20,7 @@ from transforms.phi.errors import RecognizerError
 from transforms.pixels.analyze import FrameText, find_text
 from transforms.pixels.encode import encode_frame, plan_encoding
 from transforms.pixels.frames import FrameReader, UndecodableFrameError
-from transforms.pixels.ocr import OCR_TEXT_PURPOSE, OcrCache
+from transforms.pixels.ocr import OCR_TEXT_PURPOSE, OcrCache, OcrSettings
 from transforms.pixels.redact import redact_regions
 from transforms.redaction_policy import boxes_to_fill
 from transforms.text_types import Box, PhiSpan, TextLine
@@ -45,8 +45,8 @@ class BoxRecord:
 
     frame: int
     box: Box
-    confidence: float
-    text_hash: str
+    confidence: float | None       # None: the region was not read ("all" mode)
+    text_hash: str | None
     is_phi: bool
     category: str | None
     source: str | None
@@ -86,7 +86,9 @@ def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Key
             plan = plan_encoding(info, True, lossy_jpeg_policy)   # what a changed frame is written as
             for index in range(first, stop):
                 frame = reader.decode_frame(index)                # one frame in memory at a time
-                found = find_text([(index, frame)], info, header, cache)[0]
+                # "all" mode fills every region without reading it: no OCR (its records carry geometry only).
+                found = find_text([(index, frame)], info, header, cache,
+                                  ocr_settings=OcrSettings() if mode == "phi" else None)[0]
                 boxes, records = _choose_boxes(found, mode, keyring, find_phi, info.rows, info.columns)
                 result.boxes.extend(records)
                 if boxes:
@@ -120,8 +122,8 @@ def _line_record(frame: int, line: TextLine, spans: list[PhiSpan], keyring: Keyr
     confidences = [w.confidence for w in line.words]
     return BoxRecord(
         frame=frame, box=line.region,
-        confidence=float(sum(confidences) / len(confidences)) if confidences else 0.0,
-        text_hash=keyring.hexdigest(OCR_TEXT_PURPOSE, line.text),
+        confidence=float(sum(confidences) / len(confidences)) if confidences else None,
+        text_hash=keyring.hexdigest(OCR_TEXT_PURPOSE, line.text) if line.words else None,
         is_phi=bool(hits), category=hits[0].category if hits else None,
         source=hits[0].source if hits else None,
         redacted=any(_overlaps(b, line.region) for b in filled),

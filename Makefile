@@ -11,12 +11,15 @@ STAMPS     := .install
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the product needs at run time (OCR, DICOM validation, fonts for the corpus generator).
 APT_RUNTIME := tesseract-ocr tesseract-ocr-eng dicom3tools fonts-dejavu-core fonts-liberation2
+# Test-only Debian packages: the browser the UI test drives (Playwright uses it, never downloads one) and
+# the PostgreSQL server the instance-profile and UI tests start on a free port.
+APT_TEST    := chromium postgresql
 DEMO_INPUT  ?= tests/data/corpus
 DEMO_OUTPUT ?= out/demo
 
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: demo test install install-dev system jars clean-data
+.PHONY: demo test install install-dev system system-test jars clean-data
 
 demo: install
 	$(VENV)/bin/deidlake demo --input $(DEMO_INPUT) --output $(DEMO_OUTPUT)
@@ -25,7 +28,7 @@ test: install-dev
 	$(PY) -m pytest
 
 install: system $(STAMPS)/venv jars
-install-dev: install $(STAMPS)/dev
+install-dev: install system-test $(STAMPS)/dev
 
 system: $(STAMPS)/system
 $(STAMPS)/system: Makefile
@@ -41,6 +44,16 @@ $(STAMPS)/venv: pyproject.toml .ci/constraints.txt
 	@mkdir -p $(STAMPS)
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c .ci/constraints.txt -e .
+	@touch $@
+
+system-test: $(STAMPS)/system-test
+$(STAMPS)/system-test: Makefile
+	@mkdir -p $(STAMPS)
+	@missing=""; for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$missing"; \
+	  $(SUDO) apt-get install -y -q $$missing || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; }; \
+	else echo "apt: test packages present"; fi
 	@touch $@
 
 $(STAMPS)/dev: $(STAMPS)/venv pyproject.toml .ci/constraints.txt

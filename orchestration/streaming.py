@@ -43,6 +43,9 @@ NO_MAX_FILE_AGE = "3650000d"
 # `files_hidden_from_spark`.
 SPARK_HIDDEN_PREFIXES = ("_", ".")
 STREAM_SOURCE = "stream"
+# A run that fails is tried once more before the stream stops: a concurrent writer to the same Delta
+# table (a UI run of another batch) fails a MERGE that succeeds when repeated.
+RUN_ATTEMPTS = 2
 Log = Callable[[str], None]
 
 
@@ -253,7 +256,11 @@ class MicroBatchHandler:
     def run(self, manifest: BatchManifest):
         from orchestration.runner import run_batch      # runner imports the definitions, which import us
 
-        return run_batch(self.warehouse, manifest, pipeline=self.pipeline)
+        for attempt in range(1, RUN_ATTEMPTS + 1):
+            outcome = run_batch(self.warehouse, manifest, pipeline=self.pipeline)
+            if outcome.success or attempt == RUN_ATTEMPTS:
+                return outcome
+            self.log(f"run {outcome.run_id} of batch {manifest.batch_id} failed: trying again")
 
     def export(self, manifest: BatchManifest) -> None:
         if self.settings.output is None:

@@ -1,0 +1,164 @@
+"""The pixel path on Spark: frames/s end to end under local[1] and local[2] (scaling), and the peak memory
+of the largest Python worker on a large multi-frame file.
+
+    .venv/bin/python bench/pixel.py [--mode all|phi] [--large] [--frames-per-task 8]
+
+Per-stage frames/s of the domain functions (decode, detection, OCR, redaction, encode) and the
+Tesseract-on-every-full-frame baseline are measured by bench/pixel_ops.py (one core, no Spark; run it in
+the same session to compare). Each Spark measurement runs in its own
+process (one SparkContext per process, master fixed at start), on the same files, side by side.
+Prints counts and timings only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CORPUS = ROOT / "tests" / "data" / "corpus"
+
+
+def run_spark_pixel_stage(master: str, inputs: list[str], mode: str, frames_per_task: int) -> dict:
+    """Child process: header de-identification is prepared first (not timed), then the frame tasks and
+    the assembly are timed; the peak resident memory of the Python workers is sampled meanwhile."""
+    os.environ.setdefault("DEIDLAKE_MODE", "test")
+    from pyspark.sql import functions as F
+
+    from transforms.deid import DeidOptions
+    from transforms.spark.header_deid import deidentify_headers, header_rows
+    from transforms.spark.ingest import ingest_manifest
+    from transforms.spark.metadata import complexity_rows, describe_files, element_rows
+    from transforms.spark.pixels import (PixelSettings, assemble_files, file_results, plan_frame_tasks,
+                                         run_frame_tasks)
+    from transforms.landing import BatchRegistry, LandingFile
+    from warehouse.layout import Warehouse
+    from warehouse.spark_session import SparkSettings, build_spark_session
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pixel-"))
+    warehouse = Warehouse(tmp / "wh").create()
+    spark = build_spark_session(SparkSettings.from_env(master=master), warehouse)
+    files = [LandingFile(Path(p).name, Path(p).stat().st_size, 0) for p in inputs]
+    manifest = BatchRegistry(warehouse.batch_manifests).register(Path(inputs[0]).parent, files, "bench")
+    ingested = ingest_manifest(spark, manifest, str(warehouse.raw_store)).where("status = 'ok'")
+    described = describe_files(ingested)
+    headers = header_rows(deidentify_headers(ingested, DeidOptions()))
+    files_df = (ingested.select("sha256", "raw_path", "batch_id").join(complexity_rows(described)
+                .select("sha256", "frames"), "sha256").join(headers.select("sha256", "header_bytes"), "sha256")
+                .localCheckpoint(eager=True))
+    frames = int(files_df.agg(F.sum("frames")).first()[0])
+    settings = PixelSettings(f"bench-{mode}", mode, str(warehouse.silver_staging), frames_per_task)
+    tasks = plan_frame_tasks(files_df.drop("header_bytes"), frames_per_task)
+    if mode == "phi":
+        elements = element_rows(described).groupBy("sha256").agg(F.collect_list(F.struct(
+            "element_path", "keyword", "vr", "value")).alias("phi_elements"))
+        tasks = tasks.join(elements, "sha256", "left")
+    tasks = tasks.localCheckpoint(eager=True)
+    peak = {"bytes": 0}
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample_worker_peak, args=(peak, stop), daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    results = run_frame_tasks(tasks, settings)
+    assembled = assemble_files(files_df.join(file_results(results), "sha256", "left"), settings)
+    errors = assembled.where(F.col("error").isNotNull()).count()
+    seconds = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    spark.stop()
+    return {"master": master, "files": len(inputs), "frames": frames, "seconds": seconds,
+            "frames_per_second": frames / seconds, "errors": errors,
+            "peak_worker_rss_mb": round(peak["bytes"] / 1048576, 1)}
+
+
+def _sample_worker_peak(peak: dict, stop: threading.Event) -> None:
+    """Largest VmHWM (peak RSS) among this process tree's Python workers (pyspark.daemon children)."""
+    me = os.getpid()
+    while not stop.wait(0.2):
+        for pid in _descendants(me):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"pyspark" not in cmdline and b"python" not in cmdline:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peak["bytes"] = max(peak["bytes"], int(line.split()[1]) * 1024)
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _child(master: str, inputs: list[str], mode: str, frames_per_task: int) -> dict:
+    command = [sys.executable, __file__, "--child", master, "--mode", mode, "--frames-per-task",
+               str(frames_per_task), *inputs]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=7200)
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
+    if completed.returncode or not lines:
+        raise RuntimeError(f"child {master} failed: {completed.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("all", "phi"), default="all")
+    parser.add_argument("--frames-per-task", type=int, default=8)
+    parser.add_argument("--large", action="store_true", help="also the >= 500 MB file (generated to a temp dir)")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("inputs", nargs="*")
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_spark_pixel_stage(args.child, args.inputs, args.mode, args.frames_per_task)))
+        return 0
+
+    inputs = args.inputs or sorted(str(p) for p in CORPUS.glob("*.dcm"))
+    one = _child("local[1]", inputs, args.mode, args.frames_per_task)
+    two = _child("local[2]", inputs, args.mode, args.frames_per_task)
+    figures = {"mode": args.mode, "local1": one, "local2": two,
+               "scaling_ratio": round(one["seconds"] / two["seconds"], 2)}
+    if args.large:
+        with tempfile.TemporaryDirectory(prefix="bench-large-") as tmp:
+            from transforms.synth import generate_corpus
+
+            large = [p for p in generate_corpus(Path(tmp), 1, seed=11, large=True)
+                     if p.stat().st_size >= 500 * 1024 * 1024]
+            figures["large"] = _child("local[2]", [str(p) for p in large], args.mode, args.frames_per_task)
+    print(json.dumps({"benchmark": "pixel_spark", **figures}))
+    print(f"{'run':<10} {'frames':>7} {'seconds':>8} {'frames/s':>9} {'peak worker MB':>15}")
+    for name in ("local1", "local2", "large"):
+        if name in figures:
+            r = figures[name]
+            print(f"{name:<10} {r['frames']:>7} {r['seconds']:>8.1f} {r['frames_per_second']:>9.2f} "
+                  f"{r['peak_worker_rss_mb']:>15.1f}")
+    print(f"scaling ratio local[1]/local[2]: {figures['scaling_ratio']} (goal >= 1.8)")
+    print("per-stage figures and the full-frame Tesseract baseline: bench/pixel_ops.py")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

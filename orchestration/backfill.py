@@ -72,6 +72,11 @@ def gold_count(spark: SparkSession, warehouse: Warehouse, batch_id: str, run_key
         .select("sha256").distinct().count()
 
 
+def published_total(spark: SparkSession, warehouse: Warehouse, run_key: str) -> int:
+    """Gold manifest rows of this run key (one per published content)."""
+    return read_table(spark, warehouse, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key).count()
+
+
 def quarantined_count(spark: SparkSession, warehouse: Warehouse, batch_id: str) -> int:
     held = read_table(spark, warehouse, tables.QUARANTINE).where(F.col("resolved_at").isNull())
     return held.join(batch_files(spark, warehouse, batch_id).select("sha256"), "sha256") \
@@ -90,11 +95,14 @@ def backfill(spark: SparkSession, warehouse: Warehouse, batch_ids: list[str], pi
     outcomes = []
     for batch_id in batch_ids:
         started = time.monotonic()
-        before = gold_count(spark, warehouse, batch_id, run_key)
+        # Newly published = gold rows this run added: a content another batch published already is
+        # in this batch's gold count but was not published again.
+        before = published_total(spark, warehouse, run_key)
         run = run_batch(warehouse, registry.read(batch_id), pipeline=pipeline)
-        after = gold_count(spark, warehouse, batch_id, run_key)
-        outcome = BatchOutcome(batch_id, run.run_id, run.success, len(run.manifest.files), after,
-                               after - before, quarantined_count(spark, warehouse, batch_id),
+        newly = published_total(spark, warehouse, run_key) - before
+        outcome = BatchOutcome(batch_id, run.run_id, run.success, len(run.manifest.files),
+                               gold_count(spark, warehouse, batch_id, run_key), newly,
+                               quarantined_count(spark, warehouse, batch_id),
                                round(time.monotonic() - started, 1))
         on_batch(outcome)
         outcomes.append(outcome)

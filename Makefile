@@ -30,30 +30,29 @@ test: install-dev
 install: system $(STAMPS)/venv jars
 install-dev: install system-test $(STAMPS)/dev
 
-system: $(STAMPS)/system
-$(STAMPS)/system: Makefile
+# apt_install(packages, label): install the Debian packages not yet present (update only if needed).
+define apt_install
 	@mkdir -p $(STAMPS)
-	@missing=""; for p in $(APT_RUNTIME); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "apt: installing$$missing"; \
 	  $(SUDO) apt-get install -y -q $$missing || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; }; \
-	else echo "apt: runtime packages present"; fi
+	else echo "apt: $(2) packages present"; fi
 	@touch $@
+endef
+
+system: $(STAMPS)/system
+$(STAMPS)/system: Makefile
+	$(call apt_install,$(APT_RUNTIME),runtime)
+
+system-test: $(STAMPS)/system-test
+$(STAMPS)/system-test: Makefile
+	$(call apt_install,$(APT_TEST),test)
 
 $(STAMPS)/venv: pyproject.toml .ci/constraints.txt
 	@mkdir -p $(STAMPS)
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c .ci/constraints.txt -e .
-	@touch $@
-
-system-test: $(STAMPS)/system-test
-$(STAMPS)/system-test: Makefile
-	@mkdir -p $(STAMPS)
-	@missing=""; for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "apt: installing$$missing"; \
-	  $(SUDO) apt-get install -y -q $$missing || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; }; \
-	else echo "apt: test packages present"; fi
 	@touch $@
 
 $(STAMPS)/dev: $(STAMPS)/venv pyproject.toml .ci/constraints.txt

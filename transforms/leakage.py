@@ -31,6 +31,10 @@ from transforms.pixels.prepare import display_grey, grey_views, to_rgb
 from transforms.text_types import Box, OcrWord, TextLine
 
 NUMERIC_VRS = frozenset({"DS", "IS", "US", "SS", "UL", "SL", "UV", "SV", "FL", "FD", "AT"})
+# Not searched for header values either: UIDs are searched exactly by count_uid_survivors (a standard
+# SOP Class UID is public and must not match a dictionary entry), and code strings (Modality "SR",
+# PatientPosition "HFS") are defined terms of at most 16 characters that match short name parts by chance.
+HEADER_LEAK_SKIPPED_VRS = NUMERIC_VRS | frozenset({"UI", "CS"})
 STANDARD_UID_ROOT = "1.2.840.10008."           # DICOM's own UIDs (classes, syntaxes): not identifying
 RECHECK_PSM = 11                               # sparse text: no layout assumption
 RECHECK_MIN_HEIGHT = 1024                      # frames are upscaled to at least this height for OCR
@@ -140,7 +144,7 @@ def header_leaks(ds: Dataset, dictionary: PhiDictionary, recognizer: PhiRecogniz
     """Paths of elements whose text holds a value of the identified header (dictionary matches only:
     pattern matches would flag the pseudonyms and shifted dates the profile writes on purpose)."""
     leaks = []
-    for path, text in text_values(ds, skip_vrs=NUMERIC_VRS):
+    for path, text in text_values(ds, skip_vrs=HEADER_LEAK_SKIPPED_VRS):
         # Numbers (window width 400, slice thickness 5.0) cannot carry a name, address or date, and
         # fuzzy-match short ages and IDs by accident; UIDs are searched exactly by count_uid_survivors.
         chunks = recognizer.find_phi_in_text(text, dictionary)

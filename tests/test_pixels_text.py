@@ -152,7 +152,8 @@ def test_cine_overlay_is_recognised_once_for_all_frames():
         found = find_text(frames, reader.info, reader.header, cache)
     assert len(found) == 30 and all(f.regions for f in found)
     assert cache.hits > 3 * cache.misses
-    assert cache.tesseract_calls <= 2 * cache.misses      # in process: one read per new crop, one retry at most
+    # In process: each new crop read once, a weak one at most 6 times (the retry cascade over 2 views).
+    assert cache.tesseract_calls <= 6 * cache.misses
     first = {line.region: line.text for line in found[0].lines}
     last = {line.region: line.text for line in found[29].lines}
     shared = set(first) & set(last)

@@ -13,7 +13,7 @@ from transforms.pixels.analyze import find_text
 from transforms.pixels.frames import PixelInfo
 from transforms.pixels.ocr import OcrCache
 from transforms.pixels.redact import redact_regions
-from transforms.phi.safe_text import is_safe_word
+from transforms.phi.safe_text import is_safe_word, safe_mask
 from transforms.redaction_policy import boxes_to_fill
 from transforms.text_types import Box, OcrWord, PhiSpan, TextLine
 
@@ -32,19 +32,40 @@ def covered(boxes: list[Box], target: Box) -> float:
 
 
 @pytest.mark.parametrize("text", ["L", "R", "(A)", "5.0mm", "120", "3/30", "W:400", "L:40", "kVp", "mAs",
-                                  "fps", "Frame", "AX", "T2", "FLAIR", "59%", "DOB:", "Acc#", "ID:"])
+                                  "fps", "Frame", "AX", "T2", "FLAIR", "59%", "DOB:", "Acc#", "ID:",
+                                  "W:1200", "L:-600", "fps”", "Se:12", "Sellmi", "1Im2"])
 def test_radiology_text_is_safe(text):
     assert is_safe_word(word(text, 0))
 
 
 @pytest.mark.parametrize("text", ["00335664", "HOWELL", "Jennifer", "19760616", "06/16/1976", "A2020625924",
-                                  "Klinikum", "2259", "Sep"])
+                                  "Klinikum", "2259", "Sep", "Selim", "|", "“"])
 def test_values_names_and_unknown_words_are_not_safe(text):
     assert not is_safe_word(word(text, 0))
 
 
 def test_a_safe_looking_word_read_with_low_confidence_is_not_trusted():
     assert not is_safe_word(word("kVp", 0, confidence=30))
+
+
+def test_a_unit_right_after_a_trusted_number_is_kept_at_lower_confidence():
+    number, unit = word("7.5", 10), word("fps", 50, confidence=40)
+    assert safe_mask([number, unit]) == [True, True]
+    assert safe_mask([word("Gitta", 10), unit]) == [False, False]
+    assert safe_mask([number, word("Joe", 50, confidence=40)]) == [True, False]
+
+
+def test_digit_groups_a_space_apart_are_one_number():
+    """A phone number's middle group is not a safe three-digit setting; ruler labels far apart are."""
+    assert safe_mask([word("210", 10), word("344", 45), word("9401", 80)]) == [False, False, False]
+    assert safe_mask([word("12", 10), word("345", 36), word("678", 70)]) == [False, False, False]
+    assert safe_mask([word("0", 10), word("5", 120), word("10", 240)]) == [True, True, True]
+    assert safe_mask([word("kVp", 10), word("120", 45)]) == [True, True]
+
+
+def test_a_label_whose_colon_is_read_apart_is_still_a_label():
+    assert safe_mask([word("ID", 10), word("|", 30), word("00335664", 45)]) == [True, False, False]
+    assert safe_mask([word("ID", 10), word("00335664", 45)]) == [False, False]
 
 
 def test_label_kept_value_filled_and_unread_regions_filled():

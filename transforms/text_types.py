@@ -31,6 +31,12 @@ class Box:
         left, top = max(self.left - pad, 0), max(self.top - pad, 0)
         return Box(left, top, min(self.right + pad, columns) - left, min(self.bottom + pad, rows) - top)
 
+    def clipped_to(self, other: "Box") -> "Box":
+        """The part of this box inside `other` (zero-sized at its nearest edge when they do not meet)."""
+        left, top = min(max(self.left, other.left), other.right), min(max(self.top, other.top), other.bottom)
+        right, bottom = max(min(self.right, other.right), left), max(min(self.bottom, other.bottom), top)
+        return Box(left, top, right - left, bottom - top)
+
 
 @dataclass(frozen=True)
 class OcrWord:

@@ -18,37 +18,95 @@ from transforms.phi.vocabulary import KEEP_WORDS, PHI_LABELS, TECHNIQUE_WORDS
 from transforms.text_types import OcrWord
 
 SAFE_MIN_CONFIDENCE = 60.0          # below this a word's reading is not trusted to be what it says
+UNIT_AFTER_NUMBER_MIN_CONFIDENCE = 30.0   # a unit right after a trusted number ("7.5 fps"): Tesseract
+                                          # scores short lower-case units low, and the context vouches
 LABEL_TOKENS = frozenset(token for phrase in PHI_LABELS for token in phrase)
 UNITS = r"(?:mm|cm|m|ms|s|sec|hz|khz|mhz|db|hu|kv|kvp|ma|mas|fps|bpm|mgy|mgycm|msv|deg|x|%|°)"
+UNIT_WORDS = frozenset({"mm", "cm", "m", "ms", "s", "sec", "hz", "khz", "mhz", "db", "hu", "kv", "kvp", "ma", "mas",
+                        "fps", "bpm", "mgy", "mgycm", "msv", "deg", "x"})
 NUMBER = r"[<>~±+-]?\d{1,3}(?:[.,]\d{1,3})?"
+DIGIT_LIKE = r"[\dli|!]"                          # a digit, or what OCR reads a small 1 as
+SETTING = r"[<>~±+-]?\d{1,5}(?:[.,]\d{1,3})?"       # window width/level reach 5 digits (W:1200 L:-600)
 SAFE_SHAPES = (
     re.compile(rf"^{NUMBER}{UNITS}?$", re.IGNORECASE),                      # 120, 5.0, 46.6mm, 59%
     re.compile(r"^\d{1,4}/\d{1,4}$"),                                        # 3/30 (frame, image counters)
-    re.compile(rf"^[a-z]{{1,4}}[:=]{NUMBER}{UNITS}?$", re.IGNORECASE),       # W:400 L:40 TR=807
+    re.compile(rf"^[a-z]{{1,4}}[:=]{SETTING}{UNITS}?$", re.IGNORECASE),      # W:1200 L:40 TR=807
     re.compile(r"^[(\[]?[lrapfhsi][)\]]?$", re.IGNORECASE),                  # markers, also "(L)"
+    # Series/image counters run together the way Tesseract reads small sans-serif digits ("Se 1 Im 1" as
+    # "Sellmi", "1Im2"): a counter keyword, a digit or its look-alike, and optionally a second pair.
+    re.compile(rf"^(?:(?:se|ser|sl|im|img|ima|fr)[:#.]?)?{DIGIT_LIKE}{{1,4}}"
+               rf"(?:[il1|]m[ga]?[:#.]?{DIGIT_LIKE}{{1,4}})$", re.IGNORECASE),
+    re.compile(rf"^(?:se|ser|sl|im|img|ima|fr)[:#.]?{DIGIT_LIKE}{{1,4}}$", re.IGNORECASE),
 )
+NUMBER_SHAPE = SAFE_SHAPES[0]
+NOISE_AROUND_WORD = "\"'`‘’“”„|~_-"   # quotes, bars and dashes OCR adds at a word's ends (from a
+                                          # cursor, a ruler tick or a line of the anatomy)
+LABEL_SUFFIXES = (":", "#")
+SEPARATOR_MISREADS = frozenset({":", "|", "#", "!", ";"})   # a colon set apart, as Tesseract reads it
 
 
-def is_safe_word(word: OcrWord, next_word: OcrWord | None = None) -> bool:
+def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word: OcrWord | None = None) -> bool:
     """A word read confidently and known not to carry identity on its own."""
-    if word.confidence < SAFE_MIN_CONFIDENCE:
-        return False
-    text = word.text.strip()
-    if not text:
+    if not word.text.strip():
         return True
+    text = word.text.strip().strip(NOISE_AROUND_WORD)
+    if not text:            # a bar or a quote alone may be a misread digit or letter: not vouched for
+        return False
+    if word.confidence < SAFE_MIN_CONFIDENCE:
+        return _is_unit_after_number(text, word.confidence, previous_word)
     if any(shape.match(text) for shape in SAFE_SHAPES):
         return True
     key = plain_key(text)
     if key in KEEP_WORDS or key in TECHNIQUE_WORDS:
         return True
     # A label word ("Patient", "ID:", "DOB:") is kept; the value after it is not (not a label token).
-    return key in LABEL_TOKENS and (text.endswith((":", "#")) or _is_label_continuation(next_word))
+    return key in LABEL_TOKENS and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word))
+
+
+def _is_unit_after_number(text: str, confidence: float, previous_word: OcrWord | None) -> bool:
+    return (confidence >= UNIT_AFTER_NUMBER_MIN_CONFIDENCE and plain_key(text) in UNIT_WORDS
+            and previous_word is not None and previous_word.confidence >= SAFE_MIN_CONFIDENCE
+            and NUMBER_SHAPE.match(previous_word.text.strip().strip(NOISE_AROUND_WORD)) is not None)
 
 
 def _is_label_continuation(next_word: OcrWord | None) -> bool:
-    return next_word is not None and next_word.text.strip().endswith((":", "#")) and \
-        plain_key(next_word.text) in LABEL_TOKENS
+    """The next word ends the label: another label word with its colon ("Patient ID:"), or the colon
+    itself, read apart ("ID :", often as "|")."""
+    if next_word is None:
+        return False
+    text = next_word.text.strip()
+    if text in SEPARATOR_MISREADS:
+        return True
+    return text.endswith(LABEL_SUFFIXES) and plain_key(text) in LABEL_TOKENS
 
 
 def safe_mask(words: Sequence[OcrWord]) -> list[bool]:
-    return [is_safe_word(word, words[i + 1] if i + 1 < len(words) else None) for i, word in enumerate(words)]
+    mask = [is_safe_word(word, words[i + 1] if i + 1 < len(words) else None, words[i - 1] if i else None)
+            for i, word in enumerate(words)]
+    for run in _digit_group_runs(words):
+        if len(run) > 1 and (not all(mask[i] for i in run)
+                             or sum(ch.isdigit() for i in run for ch in words[i].text) >= MIN_GROUPED_DIGITS):
+            for i in run:
+                mask[i] = False
+    return mask
+
+
+MIN_GROUPED_DIGITS = 6      # digit groups set a space apart that add up to this many are one number
+DIGIT_GROUP = re.compile(r"^[\d.,/:()-]*\d[\d.,/:()-]*$")
+
+
+def _digit_group_runs(words: Sequence[OcrWord]) -> list[list[int]]:
+    """Runs of bare digit groups a word space apart: "210 344 9401" is one phone number, whose "344"
+    is not a safe three-digit setting; ruler labels ("0   5   10") stand further apart."""
+    runs: list[list[int]] = []
+    previous: OcrWord | None = None
+    for i, word in enumerate(words):
+        if DIGIT_GROUP.match(word.text.strip().strip(NOISE_AROUND_WORD)):
+            close = previous is not None and runs and runs[-1][-1] == i - 1 and \
+                word.box.left - previous.box.right <= max(word.box.height, previous.box.height)
+            if close:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        previous = word
+    return runs

@@ -34,16 +34,18 @@ def find_text(frames: Sequence[tuple[int, np.ndarray]], info: PixelInfo, header:
               cache: OcrCache | None = None, ocr_settings: OcrSettings | None = OcrSettings(),
               detector: DetectorSettings = DEFAULT_SETTINGS) -> list[FrameText]:
     """Locate text regions in each (index, stored frame) and read them; OCR runs on the luminance or
-    display view (the first view), detection on every view. `ocr_settings=None` locates only (lines
+    display view (the first view) and reads weakly read regions again in the other views, detection
+    runs on every view. `ocr_settings=None` locates only (lines
     without words): "remove all text" fills every region without needing to read it."""
     prepared = []
     for index, frame in frames:
         views = grey_views(frame, info, header)
-        prepared.append((index, views[0].image, tuple(locate_text(frame, info, header, detector, views))))
+        prepared.append((index, views, tuple(locate_text(frame, info, header, detector, views))))
     if ocr_settings is None:
         read = [[TextLine(region) for region in regions] for _, _, regions in prepared]
     else:
-        read = ocr_frames([(grey, regions) for _, grey, regions in prepared], ocr_settings, cache)
+        read = ocr_frames([(views[0].image, regions) for _, views, regions in prepared], ocr_settings, cache,
+                          alternate_views=[[view.image for view in views[1:]] for _, views, _ in prepared])
     return [FrameText(index, regions, tuple(lines)) for (index, _, regions), lines in zip(prepared, read)]
 
 

@@ -25,7 +25,7 @@ import hashlib
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -38,6 +38,7 @@ from transforms.text_types import Box, OcrWord, TextLine
 SINGLE_LINE_PSMS = frozenset({7, 8, 13})    # single line / word / raw line: one call per crop
 MAX_MOSAIC_HEIGHT = 12000                    # keeps one call's page modest
 OCR_TEXT_PURPOSE = "ocr_text"
+WORD_BOX_SLACK = 2                           # pixels a word box may reach beyond its detected line
 TESSDATA_FOLDERS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
                     "/usr/share/tessdata", "/usr/local/share/tessdata")
 
@@ -56,8 +57,8 @@ class OcrSettings:
     margin_ratio: float = 0.3         # white-ish context around a line, in line heights
     binarize: bool = True             # Otsu-binarise each upscaled crop: noise and soft anti-aliasing
                                       # otherwise cost Tesseract many characters on thin fonts
-    retry_below: float = 60           # crops read with a lower mean confidence are read again with
-                                      # the other preparation; crops read as nothing, also inverted
+    retry_below: float = 60           # crops read with a lower `_reading_score` are read again with
+                                      # other preparations; crops read as nothing, also inverted
     timeout_s: float = 60.0
 
     @property
@@ -102,14 +103,28 @@ def ocr_regions(grey: np.ndarray, regions: Sequence[Box], settings: OcrSettings 
 
 
 def ocr_frames(frames: Sequence[tuple[np.ndarray, Sequence[Box]]], settings: OcrSettings = OcrSettings(),
-               cache: OcrCache | None = None) -> list[list[TextLine]]:
+               cache: OcrCache | None = None,
+               alternate_views: Sequence[Sequence[np.ndarray]] | None = None) -> list[list[TextLine]]:
     """`ocr_regions` for several frames (grey view, regions) in as few Tesseract calls as possible:
-    a frame task should pass all its frames at once."""
+    a frame task should pass all its frames at once.
+
+    `alternate_views[k]` are other 8-bit views of frame k (same geometry), where a region read weakly
+    in the first view is read again (see `_recognise`): a display window that clips anti-aliased text
+    to a few broken strokes leaves it legible in the stored-range view."""
     cache = cache if cache is not None else OcrCache()
     crops = [[_make_crop(grey, region, settings, regions) for region in regions] for grey, regions in frames]
     todo = _unique_uncached([crop for frame in crops for crop in frame], cache)
     if todo:
-        for crop, words in zip(todo, _recognise(todo, settings, cache)):
+        views_of = {}
+        for (_, regions), frame_crops, views in zip(frames, crops, alternate_views or [()] * len(frames)):
+            for crop in frame_crops:
+                views_of.setdefault(crop.key, (views, regions))
+
+        def in_other_views(crop: _Crop) -> list[_Crop]:
+            views, regions = views_of[crop.key]
+            return [_make_crop(view, crop.region, settings, regions) for view in views]
+
+        for crop, words in zip(todo, _recognise(todo, settings, cache, in_other_views)):
             cache.entries[crop.key] = words
     return [[_to_text_line(crop, cache.entries[crop.key], index) for index, crop in enumerate(frame)]
             for frame in crops]
@@ -208,27 +223,44 @@ def _unique_uncached(crops: list[_Crop], cache: OcrCache) -> list[_Crop]:
     return list(todo.values())
 
 
-def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache) -> list[tuple[_RelativeWord, ...]]:
-    """Words of each crop, read once, then again for the crops that read badly.
+def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache,
+               in_other_views: Callable[[_Crop], list[_Crop]] | None = None) -> list[tuple[_RelativeWord, ...]]:
+    """Words of each crop: read once, then, while a crop's reading stays weak (`_reading_score` below
+    `settings.retry_below`), again with the next preparation; the best reading wins.
 
-    Crops read with a low mean confidence are read again with the other preparation (grey instead of
-    binarised, or the reverse), and crops read as nothing also with the opposite polarity (with
-    pytesseract all in one second call); the reading with the best mean confidence wins."""
+    The cascade, cheapest and most often useful first: the other preparation (grey instead of
+    binarised, or the reverse); the same region in the frame's other views; the background removed
+    for either polarity (text crossing a bright-to-dark edge of the anatomy, or grey text on a slightly
+    lighter background, binarises into blots otherwise); and, for a crop read as nothing, the opposite
+    polarity. Most crops stop after the first reading, so the retries cost only where they are needed
+    (with pytesseract each stage is one call for all its crops)."""
     read = _read_in_process if settings.engine == "tesserocr" else _recognise_batch
-    primary = [_prepared(c.image, settings.binarize, False) for c in crops]
-    results = list(read(primary, crops, settings, cache))
-    retries: list[tuple[int, np.ndarray]] = []
-    for k, words in enumerate(results):
-        if _mean_confidence(words) < settings.retry_below:
-            retries.append((k, _prepared(crops[k].image, not settings.binarize, False)))
-        if not words:
-            retries.append((k, _prepared(crops[k].image, settings.binarize, True)))
-    if retries:
-        second = read([image for _, image in retries], [crops[k] for k, _ in retries], settings, cache)
-        for (k, _), words in zip(retries, second):
-            if _mean_confidence(words) > _mean_confidence(results[k]):
-                results[k] = words
+    results = list(read([_prepared(c.image, settings.binarize, False) for c in crops], crops, settings, cache))
+    height = settings.target_height
+    stages: list[Callable[[_Crop], list[tuple[_Crop, np.ndarray]]]] = [
+        lambda c: [(c, _prepared(c.image, not settings.binarize, False))],
+        lambda c: [(o, _prepared(o.image, settings.binarize, False)) for o in in_other_views(c)] if in_other_views else [],
+        lambda c: [(c, _background_removed(c.image, True, height)), (c, _background_removed(c.image, False, height))],
+    ]
+    for stage in stages:
+        weak = [k for k, words in enumerate(results) if _reading_score(words, crops[k]) < settings.retry_below]
+        _read_again(weak, stage, crops, results, read, settings, cache)
+    unread = [k for k, words in enumerate(results) if not words]
+    _read_again(unread, lambda c: [(c, _prepared(c.image, settings.binarize, True))], crops, results, read,
+                settings, cache)
     return results
+
+
+def _read_again(which: list[int], attempts: Callable[[_Crop], list[tuple[_Crop, np.ndarray]]], crops: list[_Crop],
+                results: list[tuple[_RelativeWord, ...]], read, settings: OcrSettings, cache: OcrCache) -> None:
+    """Read the crops `which` again as `attempts` prepares them; keep a reading where it scores better."""
+    tries = [(k, crop, image) for k in which for crop, image in attempts(crops[k])]
+    if not tries:
+        return
+    for (k, _, _), words in zip(tries, read([image for _, _, image in tries], [crop for _, crop, _ in tries],
+                                            settings, cache)):
+        if _reading_score(words, crops[k]) > _reading_score(results[k], crops[k]):
+            results[k] = words
 
 
 def _prepared(image: np.ndarray, binarize: bool, invert: bool) -> np.ndarray:
@@ -237,8 +269,26 @@ def _prepared(image: np.ndarray, binarize: bool, invert: bool) -> np.ndarray:
     return 255 - image if invert else image
 
 
-def _mean_confidence(words: tuple[_RelativeWord, ...]) -> float:
-    return float(np.mean([w.confidence for w in words])) if words else -1.0
+def _background_removed(image: np.ndarray, dark_text: bool, text_height: int) -> np.ndarray:
+    """Strokes lifted off their local background (a morphological top-hat with a kernel wider than a
+    stroke and narrower than the background's features), as dark text on white, binarised."""
+    size = max(3, text_height // 2) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    strokes = cv2.morphologyEx(image, cv2.MORPH_BLACKHAT if dark_text else cv2.MORPH_TOPHAT, kernel)
+    strokes = cv2.normalize(strokes, None, 0, 255, cv2.NORM_MINMAX)
+    _, binary = cv2.threshold(strokes, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return 255 - binary
+
+
+def _reading_score(words: tuple[_RelativeWord, ...], crop: _Crop) -> float:
+    """Confidence weighted by how much of the line the words explain (0-100, -1 for nothing read).
+
+    Mean confidence alone prefers a confident reading of part of a line ("LAO" out of "LAO 19 CRA 9"
+    where the background turns dark halfway) to a slightly less confident reading of all of it."""
+    if not words:
+        return -1.0
+    width = max(crop.region.width, 1)
+    return float(sum(w.confidence * min(w.width, width) for w in words) / width)
 
 
 def _recognise_batch(images: list[np.ndarray], crops: list[_Crop], settings: OcrSettings,
@@ -390,11 +440,16 @@ def _relative(word: tuple[str, float, int, int, int, int], slot: tuple[int, int,
 
 
 def _to_text_line(crop: _Crop, words: tuple[_RelativeWord, ...], line_index: int) -> TextLine:
+    """Words placed in the frame, their boxes kept within the line (slightly grown): Tesseract's word
+    boxes on an upscaled crop often reach into the blanked neighbouring lines, and a box that does
+    would make a PHI word's fill, or a safe word's keep, spill onto the line above or below."""
     ox, oy = crop.origin
+    bounds = Box(crop.region.left - WORD_BOX_SLACK, crop.region.top - WORD_BOX_SLACK,
+                 crop.region.width + 2 * WORD_BOX_SLACK, crop.region.height + 2 * WORD_BOX_SLACK)
     placed = []
     for word in words:
         left, top = int(np.floor(ox + word.left)), int(np.floor(oy + word.top))
         right, bottom = int(np.ceil(ox + word.left + word.width)), int(np.ceil(oy + word.top + word.height))
-        placed.append(OcrWord(word.text, word.confidence, Box(left, top, right - left, bottom - top),
-                              line_index, word.word_index))
+        box = Box(left, top, right - left, bottom - top).clipped_to(bounds)
+        placed.append(OcrWord(word.text, word.confidence, box, line_index, word.word_index))
     return TextLine(crop.region, tuple(placed))

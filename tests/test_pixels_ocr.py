@@ -85,3 +85,37 @@ def test_missing_models_raise_a_typed_reason(monkeypatch, tmp_path):
     with pytest.raises(OcrUnavailableError) as raised:
         tessdata_path()
     assert raised.value.reason == "tessdata_not_found" and str(tmp_path) not in str(raised.value)
+
+
+def grey_text_over_dark_and_bright(text: str = "MEASURED 1934 WIDTH 76") -> tuple[np.ndarray, Box]:
+    """Mid-grey small text whose background turns from black to bright bone halfway along the line:
+    brighter than its ground on the left, darker on the right (no single polarity or threshold fits)."""
+    page = Image.new("L", (360, 40), 0)
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((150, 0, 360, 40), fill=210)
+    font = ImageFont.truetype(SANS, 13)
+    left, upper, right, lower = draw.textbbox((0, 0), text, font=font)
+    draw.text((8 - left, 14 - upper), text, font=font, fill=105)
+    return np.asarray(page), Box(6, 12, right - left + 4, lower - upper + 4)
+
+
+def test_a_line_crossing_dark_and_bright_ground_is_read_whole():
+    page, region = grey_text_over_dark_and_bright()
+    [line] = ocr_regions(page, [region], OcrSettings(), OcrCache())
+    assert fuzz.ratio(line.text, "MEASURED 1934 WIDTH 76") >= 85, f"read {line.text!r}"
+
+
+def test_a_weak_reading_is_replaced_by_the_other_views_reading():
+    """Text a display window clips to broken strokes: the stored-range view, passed as an alternate,
+    is read when the first reading is weak."""
+    page = Image.new("L", (300, 40), 30)
+    draw = ImageDraw.Draw(page)
+    draw.text((8, 10), "WINDOW 400 LEVEL 40", font=ImageFont.truetype(SANS, 14), fill=200)
+    stored = np.asarray(page)
+    clipped = np.where(stored > 190, 255, 0).astype(np.uint8)        # a narrow window keeps glyph cores
+    region = Box(4, 6, 200, 26)
+    alone = ocr_regions(clipped, [region], OcrSettings(), OcrCache())[0]
+    with_alternate = ocr_module.ocr_frames([(clipped, [region])], OcrSettings(), OcrCache(),
+                                           alternate_views=[[stored]])[0][0]
+    assert fuzz.ratio(with_alternate.text, "WINDOW 400 LEVEL 40") >= 90, f"read {with_alternate.text!r}"
+    assert fuzz.ratio(with_alternate.text, "WINDOW 400 LEVEL 40") >= fuzz.ratio(alone.text, "WINDOW 400 LEVEL 40")

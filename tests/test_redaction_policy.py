@@ -68,6 +68,13 @@ def test_a_label_whose_colon_is_read_apart_is_still_a_label():
     assert safe_mask([word("ID", 10), word("00335664", 45)]) == [False, False]
 
 
+def test_a_label_misread_by_one_letter_is_kept_only_where_a_label_starts_a_line():
+    assert safe_mask([word("DOR:", 10), word("Oct", 50)]) == [True, False]
+    assert safe_mask([word("Ace:", 10), word("RAD-10-72901", 50)]) == [True, False]
+    assert safe_mask([word("Oct", 10), word("DOR:", 50)]) == [False, False]
+    assert safe_mask([word("Dor", 10), word("Oct", 50)]) == [False, False]     # no colon: a word, not a label
+
+
 def test_label_kept_value_filled_and_unread_regions_filled():
     line = TextLine(Box(5, 8, 300, 16), (word("Patient", 10), word("ID:", 70), word("00335664", 100),
                                          word("kVp", 180), word("120", 210)))

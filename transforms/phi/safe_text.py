@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rapidfuzz.distance import Levenshtein
+
 from transforms.phi.normalize import plain_key
 from transforms.phi.vocabulary import KEEP_WORDS, PHI_LABELS, TECHNIQUE_WORDS
 from transforms.text_types import OcrWord
@@ -21,6 +23,8 @@ SAFE_MIN_CONFIDENCE = 60.0          # below this a word's reading is not trusted
 UNIT_AFTER_NUMBER_MIN_CONFIDENCE = 30.0   # a unit right after a trusted number ("7.5 fps"): Tesseract
                                           # scores short lower-case units low, and the context vouches
 LABEL_TOKENS = frozenset(token for phrase in PHI_LABELS for token in phrase)
+FUZZY_LABEL_MIN_LENGTH = 3
+FUZZY_LABEL_TOKENS = frozenset(token for token in LABEL_TOKENS if len(token) >= FUZZY_LABEL_MIN_LENGTH)
 UNITS = r"(?:mm|cm|m|ms|s|sec|hz|khz|mhz|db|hu|kv|kvp|ma|mas|fps|bpm|mgy|mgycm|msv|deg|x|%|°)"
 UNIT_WORDS = frozenset({"mm", "cm", "m", "ms", "s", "sec", "hz", "khz", "mhz", "db", "hu", "kv", "kvp", "ma", "mas",
                         "fps", "bpm", "mgy", "mgycm", "msv", "deg", "x"})
@@ -60,7 +64,17 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
     if key in KEEP_WORDS or key in TECHNIQUE_WORDS:
         return True
     # A label word ("Patient", "ID:", "DOB:") is kept; the value after it is not (not a label token).
-    return key in LABEL_TOKENS and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word))
+    if key in LABEL_TOKENS and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word)):
+        return True
+    return previous_word is None and _is_misread_label(text, key)
+
+
+def _is_misread_label(text: str, key: str) -> bool:
+    """The first word of a line, with a label's colon, one letter away from a label word ("DOR:",
+    "Ace:"): small text costs Tesseract a letter of a label more often than a value grows a colon."""
+    if not text.endswith(LABEL_SUFFIXES) or len(key) < FUZZY_LABEL_MIN_LENGTH or key.isdigit():
+        return False
+    return any(Levenshtein.distance(key, label, score_cutoff=1) <= 1 for label in FUZZY_LABEL_TOKENS)
 
 
 def _is_unit_after_number(text: str, confidence: float, previous_word: OcrWord | None) -> bool:

@@ -38,6 +38,7 @@ from transforms.text_types import Box, OcrWord, TextLine
 SINGLE_LINE_PSMS = frozenset({7, 8, 13})    # single line / word / raw line: one call per crop
 MAX_MOSAIC_HEIGHT = 12000                    # keeps one call's page modest
 OCR_TEXT_PURPOSE = "ocr_text"
+MEDIAN_SHARE_OF_TEXT_HEIGHT = 0.4            # local-background window, relative to the upscaled text height
 WORD_BOX_SLACK = 2                           # pixels a word box may reach beyond its detected line
 TESSDATA_FOLDERS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
                     "/usr/share/tessdata", "/usr/local/share/tessdata")
@@ -229,10 +230,11 @@ def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache,
     `settings.retry_below`), again with the next preparation; the best reading wins.
 
     The cascade, cheapest and most often useful first: the other preparation (grey instead of
-    binarised, or the reverse); the same region in the frame's other views; the background removed
-    for either polarity (text crossing a bright-to-dark edge of the anatomy, or grey text on a slightly
-    lighter background, binarises into blots otherwise); and, for a crop read as nothing, the opposite
-    polarity. Most crops stop after the first reading, so the retries cost only where they are needed
+    binarised, or the reverse); the same region in the frame's other views; the distance from the local
+    median, for grey text whose polarity flips along the line (brighter than black, darker than bone);
+    the background removed for one polarity at a time (text crossing a bright-to-dark edge of the
+    anatomy, or grey text on a slightly lighter background, binarises into blots otherwise); and, for
+    a crop read as nothing, the opposite polarity. Most crops stop after the first reading, so the retries cost only where they are needed
     (with pytesseract each stage is one call for all its crops)."""
     read = _read_in_process if settings.engine == "tesserocr" else _recognise_batch
     results = list(read([_prepared(c.image, settings.binarize, False) for c in crops], crops, settings, cache))
@@ -240,6 +242,7 @@ def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache,
     stages: list[Callable[[_Crop], list[tuple[_Crop, np.ndarray]]]] = [
         lambda c: [(c, _prepared(c.image, not settings.binarize, False))],
         lambda c: [(o, _prepared(o.image, settings.binarize, False)) for o in in_other_views(c)] if in_other_views else [],
+        lambda c: [(c, _away_from_local_background(c.image, height))],
         lambda c: [(c, _background_removed(c.image, True, height)), (c, _background_removed(c.image, False, height))],
     ]
     for stage in stages:
@@ -277,6 +280,16 @@ def _background_removed(image: np.ndarray, dark_text: bool, text_height: int) ->
     strokes = cv2.morphologyEx(image, cv2.MORPH_BLACKHAT if dark_text else cv2.MORPH_TOPHAT, kernel)
     strokes = cv2.normalize(strokes, None, 0, 255, cv2.NORM_MINMAX)
     _, binary = cv2.threshold(strokes, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return 255 - binary
+
+
+def _away_from_local_background(image: np.ndarray, text_height: int) -> np.ndarray:
+    """How far each pixel lies from its neighbourhood's median (the background where text covers less
+    than half of it), either way: strokes of one grey stand out over dark and bright ground alike."""
+    size = max(3, round(MEDIAN_SHARE_OF_TEXT_HEIGHT * text_height)) | 1
+    distance = cv2.absdiff(image, cv2.medianBlur(image, size))
+    distance = cv2.normalize(distance, None, 0, 255, cv2.NORM_MINMAX)
+    _, binary = cv2.threshold(distance, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return 255 - binary
 
 

@@ -75,6 +75,19 @@ def test_a_label_misread_by_one_letter_is_kept_only_where_a_label_starts_a_line(
     assert safe_mask([word("Dor", 10), word("Oct", 50)]) == [False, False]     # no colon: a word, not a label
 
 
+def test_a_lone_mark_is_kept_unread_but_a_short_piece_of_a_line_is_not():
+    """A ruler number alone at the edge (OCR read it as noise) stays; the same glyph-sized region right
+    after a value in its band is filled, and so is a lone mark a PHI span covers."""
+    ruler = TextLine(Box(480, 20, 12, 13), (word("Ei", 480, confidence=40),))
+    value = TextLine(Box(300, 40, 90, 13), (word("0053853740", 300),))
+    tail = Box(392, 40, 12, 13)                                      # unread, right after the value
+    boxes = boxes_to_fill([ruler, value], [tail], [], "phi", 64, 512)
+    assert covered(boxes, ruler.region) == 0.0
+    assert covered(boxes, tail) == 1.0 and covered(boxes, value.region) == 1.0
+    span = PhiSpan("AGE", "pattern", 1.0, (ruler.region,), "h")
+    assert covered(boxes_to_fill([ruler], [], [span], "phi", 64, 512), ruler.region) == 1.0
+
+
 def test_label_kept_value_filled_and_unread_regions_filled():
     line = TextLine(Box(5, 8, 300, 16), (word("Patient", 10), word("ID:", 70), word("00335664", 100),
                                          word("kVp", 180), word("120", 210)))

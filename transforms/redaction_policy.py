@@ -16,6 +16,8 @@ from transforms.text_types import Box, PhiSpan, TextLine
 
 KEEP_MARGIN = 1      # pixels kept around a safe word
 PADDING = 3          # pixels added around what is filled, except towards a kept word
+LONE_MARK_MAX_ASPECT = 1.6   # width / height of a region with room for two characters at most
+LONE_MARK_CLEARANCE = 2.0    # line heights of empty band a lone mark has on either side
 SPACE_RATIO = 0.3    # a gap narrower than this x line height between kept words is a space, not a glyph
 
 
@@ -25,10 +27,31 @@ def boxes_to_fill(lines: Sequence[TextLine], unread_regions: Sequence[Box], span
     if mode == "all":
         return [b.padded(PADDING, rows, columns) for b in [line.region for line in lines] + list(unread_regions)]
     phi_boxes = [box for span in spans for box in span.boxes]
-    fill = [b.padded(PADDING, rows, columns) for b in list(unread_regions)]
+    regions = [line.region for line in lines] + list(unread_regions)
+    marks = {r for r in regions if is_lone_mark(r, regions) and not any(_overlaps(r, b) for b in phi_boxes)}
+    fill = [b.padded(PADDING, rows, columns) for b in unread_regions if b not in marks]
     for line in lines:
-        fill.extend(_line_fill(line, phi_boxes, rows, columns))
+        if line.region not in marks:
+            fill.extend(_line_fill(line, phi_boxes, rows, columns))
     return fill + [b.padded(PADDING, rows, columns) for b in phi_boxes]
+
+
+def is_lone_mark(region: Box, regions: Sequence[Box]) -> bool:
+    """Room for two characters at most, and no other text in its band on either side: a ruler number,
+    an orientation marker, a tick label. Two characters identify no one, so such a mark is kept even
+    when OCR cannot read it (small single glyphs are what Tesseract reads worst); a PHI span on it
+    still fills it. Part of a longer string is never alone in its band, so it is not a lone mark."""
+    if region.width > LONE_MARK_MAX_ASPECT * region.height:
+        return False
+    clearance = LONE_MARK_CLEARANCE * region.height
+    for other in regions:
+        if other == region:
+            continue
+        overlap = min(region.bottom, other.bottom) - max(region.top, other.top)
+        gap = max(other.left - region.right, region.left - other.right)
+        if overlap > 0.5 * min(region.height, other.height) and gap < clearance:
+            return False
+    return True
 
 
 def _line_fill(line: TextLine, phi_boxes: Sequence[Box], rows: int, columns: int) -> list[Box]:

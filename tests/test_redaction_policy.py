@@ -33,7 +33,7 @@ def covered(boxes: list[Box], target: Box) -> float:
 
 @pytest.mark.parametrize("text", ["L", "R", "(A)", "5.0mm", "120", "3/30", "W:400", "L:40", "kVp", "mAs",
                                   "fps", "Frame", "AX", "T2", "FLAIR", "59%", "DOB:", "Acc#", "ID:",
-                                  "W:1200", "L:-600", "fps”", "Se:12", "Sellmi", "1Im2"])
+                                  "W:1200", "L:-600", "fps”", "Se:12", "Sellmi", "1Im2", ",Acc#"])
 def test_radiology_text_is_safe(text):
     assert is_safe_word(word(text, 0))
 
@@ -86,6 +86,8 @@ def test_a_lone_mark_is_kept_unread_but_a_short_piece_of_a_line_is_not():
     assert covered(boxes, tail) == 1.0 and covered(boxes, value.region) == 1.0
     span = PhiSpan("AGE", "pattern", 1.0, (ruler.region,), "h")
     assert covered(boxes_to_fill([ruler], [], [span], "phi", 64, 512), ruler.region) == 1.0
+    interior = Box(250, 26, 12, 13)         # the visible end of a string whose rest escaped detection
+    assert covered(boxes_to_fill([], [interior], [], "phi", 64, 512), interior) == 1.0
 
 
 def test_label_kept_value_filled_and_unread_regions_filled():

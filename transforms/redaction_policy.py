@@ -18,6 +18,7 @@ KEEP_MARGIN = 1      # pixels kept around a safe word
 PADDING = 3          # pixels added around what is filled, except towards a kept word
 LONE_MARK_MAX_ASPECT = 1.6   # width / height of a region with room for two characters at most
 LONE_MARK_CLEARANCE = 2.0    # line heights of empty band a lone mark has on either side
+LONE_MARK_BORDER_SHARE = 0.15  # ... and it lies within this share of the frame's width or height of an edge
 SPACE_RATIO = 0.3    # a gap narrower than this x line height between kept words is a space, not a glyph
 
 
@@ -28,7 +29,8 @@ def boxes_to_fill(lines: Sequence[TextLine], unread_regions: Sequence[Box], span
         return [b.padded(PADDING, rows, columns) for b in [line.region for line in lines] + list(unread_regions)]
     phi_boxes = [box for span in spans for box in span.boxes]
     regions = [line.region for line in lines] + list(unread_regions)
-    marks = {r for r in regions if is_lone_mark(r, regions) and not any(_overlaps(r, b) for b in phi_boxes)}
+    marks = {r for r in regions
+             if is_lone_mark(r, regions, rows, columns) and not any(_overlaps(r, b) for b in phi_boxes)}
     fill = [b.padded(PADDING, rows, columns) for b in unread_regions if b not in marks]
     for line in lines:
         if line.region not in marks:
@@ -36,12 +38,14 @@ def boxes_to_fill(lines: Sequence[TextLine], unread_regions: Sequence[Box], span
     return fill + [b.padded(PADDING, rows, columns) for b in phi_boxes]
 
 
-def is_lone_mark(region: Box, regions: Sequence[Box]) -> bool:
-    """Room for two characters at most, and no other text in its band on either side: a ruler number,
-    an orientation marker, a tick label. Two characters identify no one, so such a mark is kept even
-    when OCR cannot read it (small single glyphs are what Tesseract reads worst); a PHI span on it
-    still fills it. Part of a longer string is never alone in its band, so it is not a lone mark."""
-    if region.width > LONE_MARK_MAX_ASPECT * region.height:
+def is_lone_mark(region: Box, regions: Sequence[Box], rows: int, columns: int) -> bool:
+    """Room for two characters at most, near the frame's border, and no other text in its band on
+    either side: a ruler number, an orientation marker, a tick label. Two characters identify no one,
+    so such a mark is kept even when OCR cannot read it (small single glyphs are what Tesseract reads
+    worst); a PHI span on it still fills it. Part of a longer string is not alone in its band, and in
+    the interior, where the rest of a string may have escaped detection (text as grey as the anatomy
+    under it), a short region is filled all the same."""
+    if region.width > LONE_MARK_MAX_ASPECT * region.height or not _near_border(region, rows, columns):
         return False
     clearance = LONE_MARK_CLEARANCE * region.height
     for other in regions:
@@ -71,6 +75,11 @@ def _line_fill(line: TextLine, phi_boxes: Sequence[Box], rows: int, columns: int
         if right > left:
             boxes.append(Box(left, top, right - left, bottom - top))
     return boxes
+
+
+def _near_border(region: Box, rows: int, columns: int) -> bool:
+    return (min(region.left, columns - region.right) <= LONE_MARK_BORDER_SHARE * columns
+            or min(region.top, rows - region.bottom) <= LONE_MARK_BORDER_SHARE * rows)
 
 
 def _merged(intervals: list[tuple[int, int]], max_gap: int = 0) -> list[tuple[int, int]]:

@@ -45,6 +45,7 @@ SAFE_SHAPES = (
 NUMBER_SHAPE = SAFE_SHAPES[0]
 NOISE_AROUND_WORD = "\"'`‘’“”„|~_-"   # quotes, bars and dashes OCR adds at a word's ends (from a
                                           # cursor, a ruler tick or a line of the anatomy)
+NOISE_BEFORE_WORD = ",.;"                 # specks read as punctuation in front of a word (",Acc#")
 LABEL_SUFFIXES = (":", "#")
 SEPARATOR_MISREADS = frozenset({":", "|", "#", "!", ";"})   # a colon set apart, as Tesseract reads it
 
@@ -53,7 +54,7 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
     """A word read confidently and known not to carry identity on its own."""
     if not word.text.strip():
         return True
-    text = word.text.strip().strip(NOISE_AROUND_WORD)
+    text = _core(word.text)
     if not text:            # a bar or a quote alone may be a misread digit or letter: not vouched for
         return False
     if word.confidence < SAFE_MIN_CONFIDENCE:
@@ -77,10 +78,15 @@ def _is_misread_label(text: str, key: str) -> bool:
     return any(Levenshtein.distance(key, label, score_cutoff=1) <= 1 for label in FUZZY_LABEL_TOKENS)
 
 
+def _core(text: str) -> str:
+    """The word without the noise OCR adds around it."""
+    return text.strip().strip(NOISE_AROUND_WORD).lstrip(NOISE_BEFORE_WORD)
+
+
 def _is_unit_after_number(text: str, confidence: float, previous_word: OcrWord | None) -> bool:
     return (confidence >= UNIT_AFTER_NUMBER_MIN_CONFIDENCE and plain_key(text) in UNIT_WORDS
             and previous_word is not None and previous_word.confidence >= SAFE_MIN_CONFIDENCE
-            and NUMBER_SHAPE.match(previous_word.text.strip().strip(NOISE_AROUND_WORD)) is not None)
+            and NUMBER_SHAPE.match(_core(previous_word.text)) is not None)
 
 
 def _is_label_continuation(next_word: OcrWord | None) -> bool:
@@ -115,7 +121,7 @@ def _digit_group_runs(words: Sequence[OcrWord]) -> list[list[int]]:
     runs: list[list[int]] = []
     previous: OcrWord | None = None
     for i, word in enumerate(words):
-        if DIGIT_GROUP.match(word.text.strip().strip(NOISE_AROUND_WORD)):
+        if DIGIT_GROUP.match(_core(word.text)):
             close = previous is not None and runs and runs[-1][-1] == i - 1 and \
                 word.box.left - previous.box.right <= max(word.box.height, previous.box.height)
             if close:

@@ -49,18 +49,27 @@ def test_a_safe_looking_word_read_with_low_confidence_is_not_trusted():
 
 
 def test_a_unit_right_after_a_trusted_number_is_kept_at_lower_confidence():
-    number, unit = word("7.5", 10), word("fps", 50, confidence=40)
+    number, unit = word("7.5", 10), word("fps", 40, confidence=40)
     assert safe_mask([number, unit]) == [True, True]
     assert safe_mask([word("Gitta", 10), unit]) == [False, False]
-    assert safe_mask([number, word("Joe", 50, confidence=40)]) == [True, False]
+
+
+def test_a_bare_number_is_kept_only_as_a_setting_a_measurement_or_alone():
+    assert safe_mask([word("kVp", 10), word("120", 40)]) == [True, True]
+    assert safe_mask([word("TIS", 10), word("0.6", 40)]) == [True, True]
+    assert safe_mask([word("120", 10)]) == [True]                       # alone in its line: a scale label
+    assert safe_mask([word("5.0", 10), word("nm", 40)]) == [True, False]    # a misread unit vouches, stays filled
+    # What OCR makes of a date or an identifier: the numbers are not vouched for by their neighbours.
+    assert safe_mask([word("Dor", 10), word("59", 40), word("Feb", 60), word("20", 90)]) == [False] * 4
+    assert safe_mask([word("00", 10), word("254", 120)]) == [False, False]       # the middle was skipped
+    assert safe_mask([word("DOB:", 10), word("12", 50)]) == [True, False]        # a label vouches for nothing
+    assert safe_mask([word("MR", 10), word("No", 30), word("123", 50)]) == [True, True, False]
 
 
 def test_digit_groups_a_space_apart_are_one_number():
-    """A phone number's middle group is not a safe three-digit setting; ruler labels far apart are."""
+    """A phone number's middle group is not a safe three-digit setting, even after a technique word."""
     assert safe_mask([word("210", 10), word("344", 45), word("9401", 80)]) == [False, False, False]
-    assert safe_mask([word("12", 10), word("345", 36), word("678", 70)]) == [False, False, False]
-    assert safe_mask([word("0", 10), word("5", 120), word("10", 240)]) == [True, True, True]
-    assert safe_mask([word("kVp", 10), word("120", 45)]) == [True, True]
+    assert safe_mask([word("Se", 10), word("345", 30), word("678", 60)]) == [True, False, False]
 
 
 def test_a_label_whose_colon_is_read_apart_is_still_a_label():

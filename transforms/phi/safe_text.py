@@ -43,6 +43,8 @@ SAFE_SHAPES = (
     re.compile(rf"^(?:se|ser|sl|im|img|ima|fr)[:#.]?{DIGIT_LIKE}{{1,4}}$", re.IGNORECASE),
 )
 NUMBER_SHAPE = SAFE_SHAPES[0]
+BARE_NUMBER = re.compile(rf"^{NUMBER}$")
+SETTING_WORDS = TECHNIQUE_WORDS - LABEL_TOKENS     # "No" and "Sec" also end labels ("MR No", "Soc Sec")
 NOISE_AROUND_WORD = "\"'`‘’“”„|~_-"   # quotes, bars and dashes OCR adds at a word's ends (from a
                                           # cursor, a ruler tick or a line of the anatomy)
 NOISE_BEFORE_WORD = ",.;"                 # specks read as punctuation in front of a word (",Acc#")
@@ -59,6 +61,8 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
         return False
     if word.confidence < SAFE_MIN_CONFIDENCE:
         return _is_unit_after_number(text, word.confidence, previous_word)
+    if BARE_NUMBER.match(text):
+        return _is_setting_value(word, previous_word, next_word)
     if any(shape.match(text) for shape in SAFE_SHAPES):
         return True
     key = plain_key(text)
@@ -76,6 +80,36 @@ def _is_misread_label(text: str, key: str) -> bool:
     if not text.endswith(LABEL_SUFFIXES) or len(key) < FUZZY_LABEL_MIN_LENGTH or key.isdigit():
         return False
     return any(Levenshtein.distance(key, label, score_cutoff=1) <= 1 for label in FUZZY_LABEL_TOKENS)
+
+
+def _is_setting_value(number: OcrWord, previous_word: OcrWord | None, next_word: OcrWord | None) -> bool:
+    """A bare number is a setting or a measurement only in context: right after a technique word
+    ("kVp 120", "TIS 0.6", "Se 1"), right before a unit ("25.9 mm"), or alone in its line (a scale
+    label). Elsewhere it may be what OCR made of part of an identifier or a date: "00735254" read as
+    "00" and "254", "1929 Feb 20" as "59", "Feb", "20"."""
+    if previous_word is None and next_word is None:
+        return True
+    after_setting = (previous_word is not None and _close(previous_word, number)
+                     and previous_word.confidence >= SAFE_MIN_CONFIDENCE
+                     and plain_key(_core(previous_word.text)) in SETTING_WORDS)
+    before_unit = (next_word is not None and _close(number, next_word)
+                   and next_word.confidence >= UNIT_AFTER_NUMBER_MIN_CONFIDENCE
+                   and _looks_like_unit(plain_key(_core(next_word.text))))
+    return after_setting or before_unit
+
+
+def _looks_like_unit(key: str) -> bool:
+    """A unit, or one letter away from one ("nm" for "mm", "fos" for "fps"): it vouches for the number
+    before it, not for itself (a misread unit is still filled)."""
+    if key in UNIT_WORDS:
+        return True
+    return 2 <= len(key) <= 4 and any(Levenshtein.distance(key, unit, score_cutoff=1) <= 1
+                                      for unit in UNIT_WORDS if len(unit) >= 2)
+
+
+def _close(left: OcrWord, right: OcrWord) -> bool:
+    """A word space apart, not a stretch of the line OCR skipped."""
+    return right.box.left - left.box.right <= max(left.box.height, right.box.height)
 
 
 def _core(text: str) -> str:

@@ -5,6 +5,11 @@ measurements, counters, units, and the labels in front of values) and fills ever
 OCR misread, a region it could not read, a value after a label. Recall does not depend on reading PHI
 correctly, only on reading the safe text correctly; a misread safe word costs some over-redaction.
 
+Words are judged with their neighbours, because OCR splits what it cannot read: a bare number is a
+setting only after a technique word, a measurement only before a unit, and otherwise only alone in its
+line (else it may be part of a date or an identifier read in pieces); digit groups a word space apart are
+one number; a label needs its colon, or the colon read apart, or (first in its line) is one letter off.
+
 The vocabulary is `vocabulary.py`'s (written from general radiology usage, never from our generator).
 """
 
@@ -50,6 +55,8 @@ NOISE_AROUND_WORD = "\"'`‘’“”„|~_-"   # quotes, bars and dashes OCR ad
 NOISE_BEFORE_WORD = ",.;"                 # specks read as punctuation in front of a word (",Acc#")
 LABEL_SUFFIXES = (":", "#")
 SEPARATOR_MISREADS = frozenset({":", "|", "#", "!", ";"})   # a colon set apart, as Tesseract reads it
+MIN_GROUPED_DIGITS = 6      # digit groups set a space apart that add up to this many are one number
+DIGIT_GROUP = re.compile(r"^[\d.,/:()-]*\d[\d.,/:()-]*$")
 
 
 def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word: OcrWord | None = None) -> bool:
@@ -145,10 +152,6 @@ def safe_mask(words: Sequence[OcrWord]) -> list[bool]:
     return mask
 
 
-MIN_GROUPED_DIGITS = 6      # digit groups set a space apart that add up to this many are one number
-DIGIT_GROUP = re.compile(r"^[\d.,/:()-]*\d[\d.,/:()-]*$")
-
-
 def _digit_group_runs(words: Sequence[OcrWord]) -> list[list[int]]:
     """Runs of bare digit groups a word space apart: "210 344 9401" is one phone number, whose "344"
     is not a safe three-digit setting; ruler labels ("0   5   10") stand further apart."""
@@ -156,9 +159,7 @@ def _digit_group_runs(words: Sequence[OcrWord]) -> list[list[int]]:
     previous: OcrWord | None = None
     for i, word in enumerate(words):
         if DIGIT_GROUP.match(_core(word.text)):
-            close = previous is not None and runs and runs[-1][-1] == i - 1 and \
-                word.box.left - previous.box.right <= max(word.box.height, previous.box.height)
-            if close:
+            if previous is not None and runs and runs[-1][-1] == i - 1 and _close(previous, word):
                 runs[-1].append(i)
             else:
                 runs.append([i])

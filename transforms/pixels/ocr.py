@@ -234,14 +234,15 @@ def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache,
     median, for grey text whose polarity flips along the line (brighter than black, darker than bone);
     the background removed for one polarity at a time (text crossing a bright-to-dark edge of the
     anatomy, or grey text on a slightly lighter background, binarises into blots otherwise); and, for
-    a crop read as nothing, the opposite polarity. Most crops stop after the first reading, so the retries cost only where they are needed
-    (with pytesseract each stage is one call for all its crops)."""
+    a crop read as nothing, the opposite polarity. Most crops stop after the first reading, so the
+    retries cost only where they are needed (with pytesseract each stage is one call for all its crops)."""
     read = _read_in_process if settings.engine == "tesserocr" else _recognise_batch
     results = list(read([_prepared(c.image, settings.binarize, False) for c in crops], crops, settings, cache))
     height = settings.target_height
+    other_views = in_other_views or (lambda crop: [])
     stages: list[Callable[[_Crop], list[tuple[_Crop, np.ndarray]]]] = [
         lambda c: [(c, _prepared(c.image, not settings.binarize, False))],
-        lambda c: [(o, _prepared(o.image, settings.binarize, False)) for o in in_other_views(c)] if in_other_views else [],
+        lambda c: [(o, _prepared(o.image, settings.binarize, False)) for o in other_views(c)],
         lambda c: [(c, _away_from_local_background(c.image, height))],
         lambda c: [(c, _background_removed(c.image, True, height)), (c, _background_removed(c.image, False, height))],
     ]

@@ -64,6 +64,7 @@ def test_a_bare_number_is_kept_only_as_a_setting_a_measurement_or_alone():
     assert safe_mask([word("00", 10), word("254", 120)]) == [False, False]       # the middle was skipped
     assert safe_mask([word("DOB:", 10), word("12", 50)]) == [True, False]        # a label vouches for nothing
     assert safe_mask([word("MR", 10), word("No", 30), word("123", 50)]) == [True, True, False]
+    assert safe_mask([word("12", 10), word("Mai", 40)])[0] is False      # "Mai" is one letter from "mA"
 
 
 def test_digit_groups_a_space_apart_are_one_number():

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from rapidfuzz.distance import Levenshtein
 
 from transforms.phi.normalize import plain_key
+from transforms.phi.patterns import MONTH_NAME
 from transforms.phi.vocabulary import KEEP_WORDS, PHI_LABELS, TECHNIQUE_WORDS
 from transforms.text_types import OcrWord
 
@@ -49,6 +50,7 @@ SAFE_SHAPES = (
 )
 NUMBER_SHAPE = SAFE_SHAPES[0]
 BARE_NUMBER = re.compile(rf"^{NUMBER}$")
+MONTH_WORD = re.compile(rf"^{MONTH_NAME}$")
 SETTING_WORDS = TECHNIQUE_WORDS - LABEL_TOKENS     # "No" and "Sec" also end labels ("MR No", "Soc Sec")
 NOISE_AROUND_WORD = "\"'`‘’“”„|~_-"   # quotes, bars and dashes OCR adds at a word's ends (from a
                                           # cursor, a ruler tick or a line of the anatomy)
@@ -93,15 +95,18 @@ def _is_setting_value(number: OcrWord, previous_word: OcrWord | None, next_word:
     """A bare number is a setting or a measurement only in context: right after a technique word
     ("kVp 120", "TIS 0.6", "Se 1"), right before a unit ("25.9 mm"), or alone in its line (a scale
     label). Elsewhere it may be what OCR made of part of an identifier or a date: "00735254" read as
-    "00" and "254", "1929 Feb 20" as "59", "Feb", "20"."""
+    "00" and "254", "1929 Feb 20" as "59", "Feb", "20". A month name is never that context, even where
+    it looks like a unit or a setting ("12 Mai", one letter from "mA")."""
     if previous_word is None and next_word is None:
         return True
     after_setting = (previous_word is not None and _close(previous_word, number)
                      and previous_word.confidence >= SAFE_MIN_CONFIDENCE
-                     and plain_key(_core(previous_word.text)) in SETTING_WORDS)
+                     and plain_key(_core(previous_word.text)) in SETTING_WORDS
+                     and not MONTH_WORD.match(_core(previous_word.text)))
     before_unit = (next_word is not None and _close(number, next_word)
                    and next_word.confidence >= UNIT_AFTER_NUMBER_MIN_CONFIDENCE
-                   and _looks_like_unit(plain_key(_core(next_word.text))))
+                   and _looks_like_unit(plain_key(_core(next_word.text)))
+                   and not MONTH_WORD.match(_core(next_word.text)))
     return after_setting or before_unit
 
 

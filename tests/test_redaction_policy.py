@@ -58,7 +58,8 @@ def test_a_bare_number_is_kept_only_as_a_setting_a_measurement_or_alone():
     assert safe_mask([word("kVp", 10), word("120", 40)]) == [True, True]
     assert safe_mask([word("TIS", 10), word("0.6", 40)]) == [True, True]
     assert safe_mask([word("120", 10)]) == [True]                       # alone in its line: a scale label
-    assert safe_mask([word("5.0", 10), word("mn", 40)]) == [True, False]    # a misread unit vouches, stays filled
+    assert safe_mask([word("5.0", 10), word("mn", 40)]) == [True, True]     # a unit one letter off
+    assert safe_mask([word("5.0", 10), word("mn", 40, confidence=20)]) == [False, False]
     # What OCR makes of a date or an identifier: the numbers are not vouched for by their neighbours.
     assert safe_mask([word("Dor", 10), word("59", 40), word("Feb", 60), word("20", 90)]) == [False] * 4
     assert safe_mask([word("00", 10), word("254", 120)]) == [False, False]       # the middle was skipped

@@ -57,6 +57,7 @@ NOISE_AROUND_WORD = "\"'`‘’“”„|~_-"   # quotes, bars and dashes OCR ad
 NOISE_BEFORE_WORD = ",.;"                 # specks read as punctuation in front of a word (",Acc#")
 LABEL_SUFFIXES = (":", "#")
 SEPARATOR_MISREADS = frozenset({":", "|", "#", "!", ";"})   # a colon set apart, as Tesseract reads it
+WORD_SPACE_HEIGHTS = 1.5   # the widest word space, in text heights (monospaced fonts)
 MIN_GROUPED_DIGITS = 6      # digit groups set a space apart that add up to this many are one number
 DIGIT_GROUP = re.compile(r"^[\d.,/:()-]*\d[\d.,/:()-]*$")
 
@@ -69,7 +70,7 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
     if not text:            # a bar or a quote alone may be a misread digit or letter: not vouched for
         return False
     if word.confidence < SAFE_MIN_CONFIDENCE:
-        return _is_unit_after_number(text, word.confidence, previous_word)
+        return _is_unit_after_number(word, previous_word)
     if BARE_NUMBER.match(text):
         return _is_setting_value(word, previous_word, next_word)
     if any(shape.match(text) for shape in SAFE_SHAPES):
@@ -80,7 +81,7 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
     # A label word ("Patient", "ID:", "DOB:") is kept; the value after it is not (not a label token).
     if key in LABEL_TOKENS and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word)):
         return True
-    return previous_word is None and _is_misread_label(text, key)
+    return _is_unit_after_number(word, previous_word) or (previous_word is None and _is_misread_label(text, key))
 
 
 def _is_misread_label(text: str, key: str) -> bool:
@@ -111,8 +112,7 @@ def _is_setting_value(number: OcrWord, previous_word: OcrWord | None, next_word:
 
 
 def _looks_like_unit(key: str) -> bool:
-    """A unit, or one letter away from one ("nm" for "mm", "fos" for "fps"): it vouches for the number
-    before it, not for itself (a misread unit is still filled)."""
+    """A unit, or one letter away from one ("nm" for "mm", "fos" for "fps")."""
     if key in UNIT_WORDS:
         return True
     return 2 <= len(key) <= 4 and any(Levenshtein.distance(key, unit, score_cutoff=1) <= 1
@@ -120,8 +120,9 @@ def _looks_like_unit(key: str) -> bool:
 
 
 def _close(left: OcrWord, right: OcrWord) -> bool:
-    """A word space apart, not a stretch of the line OCR skipped."""
-    return right.box.left - left.box.right <= max(left.box.height, right.box.height)
+    """A word space apart, not a stretch of the line OCR skipped (a skipped character with its two
+    spaces is over twice the text height, even in a monospaced font)."""
+    return right.box.left - left.box.right <= WORD_SPACE_HEIGHTS * max(left.box.height, right.box.height)
 
 
 def _core(text: str) -> str:
@@ -129,9 +130,14 @@ def _core(text: str) -> str:
     return text.strip().strip(NOISE_AROUND_WORD).lstrip(NOISE_BEFORE_WORD)
 
 
-def _is_unit_after_number(text: str, confidence: float, previous_word: OcrWord | None) -> bool:
-    return (confidence >= UNIT_AFTER_NUMBER_MIN_CONFIDENCE and plain_key(text) in UNIT_WORDS
-            and previous_word is not None and previous_word.confidence >= SAFE_MIN_CONFIDENCE
+def _is_unit_after_number(word: OcrWord, previous_word: OcrWord | None) -> bool:
+    """A unit, or a word one letter off one ("nm", "fos"), right after a trusted number ("5.0 mm",
+    "7.5 fps"): Tesseract scores short lower-case units low and misreads them often, and the number
+    vouches for them. A month name is not a unit ("12 Mai")."""
+    text = _core(word.text)
+    return (word.confidence >= UNIT_AFTER_NUMBER_MIN_CONFIDENCE and _looks_like_unit(plain_key(text))
+            and not MONTH_WORD.match(text) and previous_word is not None
+            and previous_word.confidence >= SAFE_MIN_CONFIDENCE and _close(previous_word, word)
             and NUMBER_SHAPE.match(_core(previous_word.text)) is not None)
 
 

@@ -4,7 +4,8 @@
 are confidently not PHI (`transforms.phi.safe_text`) and not part of a PHI span the recognizer found;
 everything else in the line is filled: values after labels, words OCR misread, parts of the line OCR did
 not read at all. So a label such as "Patient ID:" survives while the value after it goes, and PHI that
-OCR cannot read correctly is removed all the same.
+OCR cannot read correctly is removed all the same. One exception to "unread means filled": a lone mark
+(`is_lone_mark`: a ruler digit or an orientation marker alone near the border) is kept unread.
 """
 
 from __future__ import annotations

@@ -34,9 +34,9 @@ def find_text(frames: Sequence[tuple[int, np.ndarray]], info: PixelInfo, header:
               cache: OcrCache | None = None, ocr_settings: OcrSettings | None = OcrSettings(),
               detector: DetectorSettings = DEFAULT_SETTINGS) -> list[FrameText]:
     """Locate text regions in each (index, stored frame) and read them; OCR runs on the luminance or
-    display view (the first view) and reads weakly read regions again in the other views, detection
-    runs on every view. `ocr_settings=None` locates only (lines
-    without words): "remove all text" fills every region without needing to read it."""
+    display view (the first view) and reads weakly read regions again in the other views; detection
+    runs on every view. `ocr_settings=None` locates only (lines without words): "remove all text" fills
+    every region without needing to read it."""
     prepared = []
     for index, frame in frames:
         views = grey_views(frame, info, header)

@@ -104,10 +104,7 @@ def _is_setting_value(number: OcrWord, previous_word: OcrWord | None, next_word:
                      and previous_word.confidence >= SAFE_MIN_CONFIDENCE
                      and plain_key(_core(previous_word.text)) in SETTING_WORDS
                      and not MONTH_WORD.match(_core(previous_word.text)))
-    before_unit = (next_word is not None and _close(number, next_word)
-                   and next_word.confidence >= UNIT_AFTER_NUMBER_MIN_CONFIDENCE
-                   and _looks_like_unit(plain_key(_core(next_word.text)))
-                   and not MONTH_WORD.match(_core(next_word.text)))
+    before_unit = next_word is not None and _is_unit_after_number(next_word, number)
     return after_setting or before_unit
 
 

@@ -7,7 +7,8 @@ Per-stage frames/s of the domain functions (decode, detection, OCR, redaction, e
 Tesseract-on-every-full-frame baseline are measured by bench/pixel_ops.py (one core, no Spark; run it in
 the same session to compare). Each Spark measurement runs in its own
 process (one SparkContext per process, master fixed at start), on the same files, side by side.
-Prints counts and timings only.
+Each run also splits its wall time into the frame tasks and the assembly, beside the seconds spent inside
+the Python functions of each: the difference is Spark's own share. Prints counts and timings only.
 """
 
 from __future__ import annotations
@@ -67,16 +68,26 @@ def run_spark_pixel_stage(master: str, inputs: list[str], mode: str, frames_per_
     stop = threading.Event()
     sampler = threading.Thread(target=_sample_worker_peak, args=(peak, stop), daemon=True)
     sampler.start()
+    task_count = tasks.count()
     started = time.perf_counter()
     results = run_frame_tasks(tasks, settings)
+    tasks_done = time.perf_counter()
     assembled = assemble_files(files_df.join(file_results(results), "sha256", "left"), settings)
     errors = assembled.where(F.col("error").isNotNull()).count()
     seconds = time.perf_counter() - started
+    in_tasks = results.agg(F.sum("seconds")).first()[0] or 0.0
+    in_assembly = assembled.agg(F.sum("seconds")).first()[0] or 0.0
     stop.set()
     sampler.join()
     spark.stop()
     return {"master": master, "files": len(inputs), "frames": frames, "seconds": seconds,
-            "frames_per_second": frames / seconds, "errors": errors,
+            "frames_per_second": frames / seconds, "errors": errors, "frame_tasks": task_count,
+            # Wall seconds of each phase beside the seconds spent inside the Python functions it ran:
+            # the difference is Spark's share (jobs, shuffles, task launch, Arrow transfer).
+            "frame_tasks_seconds": round(tasks_done - started, 2),
+            "inside_frame_tasks_seconds": round(in_tasks, 2),
+            "assembly_seconds": round(seconds - (tasks_done - started), 2),
+            "inside_assembly_seconds": round(in_assembly, 2),
             "peak_worker_rss_mb": round(peak["bytes"] / 1048576, 1)}
 
 
@@ -149,12 +160,15 @@ def main(argv: list[str] | None = None) -> int:
                      if p.stat().st_size >= 500 * 1024 * 1024]
             figures["large"] = _child("local[2]", [str(p) for p in large], args.mode, args.frames_per_task)
     print(json.dumps({"benchmark": "pixel_spark", **figures}))
-    print(f"{'run':<10} {'frames':>7} {'seconds':>8} {'frames/s':>9} {'peak worker MB':>15}")
+    print(f"{'run':<10} {'frames':>7} {'seconds':>8} {'frames/s':>9} {'peak worker MB':>15} "
+          f"{'tasks wall/inside s':>20} {'assembly wall/inside s':>23}")
     for name in ("local1", "local2", "large"):
         if name in figures:
             r = figures[name]
             print(f"{name:<10} {r['frames']:>7} {r['seconds']:>8.1f} {r['frames_per_second']:>9.2f} "
-                  f"{r['peak_worker_rss_mb']:>15.1f}")
+                  f"{r['peak_worker_rss_mb']:>15.1f} "
+                  f"{r['frame_tasks_seconds']:>11.1f}/{r['inside_frame_tasks_seconds']:<8.1f} "
+                  f"{r['assembly_seconds']:>14.1f}/{r['inside_assembly_seconds']:<8.1f}")
     print(f"scaling ratio local[1]/local[2]: {figures['scaling_ratio']} (goal >= 1.8)")
     print("per-stage figures and the full-frame Tesseract baseline: bench/pixel_ops.py")
     return 0

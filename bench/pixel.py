@@ -68,14 +68,13 @@ def run_spark_pixel_stage(master: str, inputs: list[str], mode: str, frames_per_
     stop = threading.Event()
     sampler = threading.Thread(target=_sample_worker_peak, args=(peak, stop), daemon=True)
     sampler.start()
-    task_count = tasks.count()
     started = time.perf_counter()
     results = run_frame_tasks(tasks, settings)
     tasks_done = time.perf_counter()
     assembled = assemble_files(files_df.join(file_results(results), "sha256", "left"), settings)
     errors = assembled.where(F.col("error").isNotNull()).count()
     seconds = time.perf_counter() - started
-    in_tasks = results.agg(F.sum("seconds")).first()[0] or 0.0
+    task_count, in_tasks = results.agg(F.count("*"), F.coalesce(F.sum("seconds"), F.lit(0.0))).first()
     in_assembly = assembled.agg(F.sum("seconds")).first()[0] or 0.0
     stop.set()
     sampler.join()

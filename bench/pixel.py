@@ -39,7 +39,7 @@ def run_spark_pixel_stage(master: str, inputs: list[str], mode: str, frames_per_
     from transforms.spark.header_deid import deidentify_headers, header_rows
     from transforms.spark.ingest import ingest_manifest
     from transforms.spark.metadata import complexity_rows, describe_files, element_rows
-    from transforms.spark.pixels import (PixelSettings, assemble_files, file_results, plan_frame_tasks,
+    from transforms.spark.pixels import (PixelSettings, assemble_files, plan_frame_tasks,
                                          run_frame_tasks)
     from transforms.landing import BatchRegistry, LandingFile
     from warehouse.layout import Warehouse
@@ -53,9 +53,9 @@ def run_spark_pixel_stage(master: str, inputs: list[str], mode: str, frames_per_
     ingested = ingest_manifest(spark, manifest, str(warehouse.raw_store)).where("status = 'ok'")
     described = describe_files(ingested)
     headers = header_rows(deidentify_headers(ingested, DeidOptions()))
-    files_df = (ingested.select("sha256", "raw_path", "batch_id").join(complexity_rows(described)
-                .select("sha256", "frames"), "sha256").join(headers.select("sha256", "header_bytes"), "sha256")
-                .localCheckpoint(eager=True))
+    complexity = complexity_rows(described).select("sha256", "frames", "decoded_pixel_bytes")
+    files_df = (ingested.select("sha256", "raw_path", "batch_id").join(complexity, "sha256")
+                .join(headers.select("sha256", "header_bytes"), "sha256").localCheckpoint(eager=True))
     frames = int(files_df.agg(F.sum("frames")).first()[0])
     settings = PixelSettings(f"bench-{mode}", mode, str(warehouse.silver_staging), frames_per_task)
     tasks = plan_frame_tasks(files_df.drop("header_bytes"), frames_per_task)
@@ -71,7 +71,7 @@ def run_spark_pixel_stage(master: str, inputs: list[str], mode: str, frames_per_
     started = time.perf_counter()
     results = run_frame_tasks(tasks, settings)
     tasks_done = time.perf_counter()
-    assembled = assemble_files(files_df.join(file_results(results), "sha256", "left"), settings)
+    assembled = assemble_files(files_df, results, settings)
     errors = assembled.where(F.col("error").isNotNull()).count()
     seconds = time.perf_counter() - started
     task_count, in_tasks = results.agg(F.count("*"), F.coalesce(F.sum("seconds"), F.lit(0.0))).first()

@@ -14,7 +14,6 @@ from transforms.spark.pixels import (
     assemble_files,
     assembly_failures,
     deid_file_rows,
-    file_results,
     frame_text_rows,
     plan_frame_tasks,
     run_frame_tasks,
@@ -47,7 +46,8 @@ def silver_deid_files(context: AssetExecutionContext, spark: SparkResource, ware
              .select("sha256", "raw_path")
              .join(headers.select("sha256", "header_bytes"), "sha256")
              .join(done.select("sha256"), "sha256", "left_anti")
-             .join(read_table(session, wh, tables.DICOM_COMPLEXITY).select("sha256", "frames"), "sha256")
+             .join(read_table(session, wh, tables.DICOM_COMPLEXITY)
+                   .select("sha256", "frames", "decoded_pixel_bytes"), "sha256")
              .withColumn("batch_id", F.lit(batch_id))).localCheckpoint(eager=True)
 
     tasks = plan_frame_tasks(files.drop("header_bytes"), settings.frames_per_task)
@@ -56,8 +56,7 @@ def silver_deid_files(context: AssetExecutionContext, spark: SparkResource, ware
     results = run_frame_tasks(tasks, settings)
     merge_new_rows(session, wh, tables.FRAME_TEXT, frame_text_rows(results))
 
-    per_file = files.join(file_results(results), "sha256", "left")
-    assembled = assemble_files(per_file, settings)
+    assembled = assemble_files(files, results, settings)
     merge_new_rows(session, wh, tables.DEID_FILES, deid_file_rows(assembled))
     failed = assembly_failures(assembled)
     quarantine(session, wh, failed, "pixel", context.run_id)

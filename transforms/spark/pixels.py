@@ -4,6 +4,10 @@ Frame tasks carry no pixels: each reads its frames from the raw store (shared st
 writes the changed frames, already encoded, to a staging folder, and returns PHI-free box records. The
 assembly task of a file then streams the de-identified header, the untouched frames (byte copies) and
 the staged frames into the candidate output file.
+
+Both steps are packed by estimated cost into a few partitions per core (`placement.py`), and the per-file
+summary of the frame tasks is gathered on the driver (a few numbers per task) rather than joined in
+Spark: each shuffle, count and join costs a small batch more seconds than the Python work it serves.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ from transforms.pixels.assemble import set_burned_in_annotation, write_deidentif
 from transforms.pixels.encode import EncodedFrame, plan_encoding
 from transforms.pixels.frames import FrameReader, UndecodableFrameError
 from transforms.pixels.ocr import OcrCache
-from transforms.spark import task_partitions
+from transforms.spark.placement import spread_by_cost
 from warehouse.schemas import ASSEMBLY_RESULT, DEID_FILES, FRAME_TASK_RESULT, FRAME_TEXT
 
 TASK_COLUMNS = FRAME_TASK_RESULT.fieldNames()
 ASSEMBLY_COLUMNS = ASSEMBLY_RESULT.fieldNames()
+FRAME_COST_BYTES = 256 * 1024   # a frame's fixed cost (detection pass, OCR of its overlay), in pixel bytes
 
 
 @dataclass(frozen=True)
@@ -50,18 +55,21 @@ class PixelSettings:
 
 
 def plan_frame_tasks(files: DataFrame, frames_per_task: int) -> DataFrame:
-    """One row per run of `frames_per_task` frames of each file with pixel data."""
+    """One row per run of `frames_per_task` frames of each file with pixel data (`files` has sha256,
+    batch_id, raw_path, frames, decoded_pixel_bytes), with its estimated cost for placement."""
     step = max(frames_per_task, 1)
     with_pixels = files.where(F.col("frames") > 0)
     starts = with_pixels.withColumn("first_frame", F.explode(F.sequence(F.lit(0), F.col("frames") - 1, F.lit(step))))
-    return starts.withColumn("stop_frame", F.least(F.col("first_frame") + step, F.col("frames")))
+    frame_cost = F.coalesce(F.col("decoded_pixel_bytes"), F.lit(0)) / F.col("frames") + FRAME_COST_BYTES
+    return (starts.withColumn("stop_frame", F.least(F.col("first_frame") + step, F.col("frames")))
+            .withColumn("estimated_cost", frame_cost * (F.col("stop_frame") - F.col("first_frame")))
+            .drop("decoded_pixel_bytes"))
 
 
 def run_frame_tasks(tasks: DataFrame, settings: PixelSettings) -> DataFrame:
     """`tasks` has sha256, batch_id, raw_path, first_frame, stop_frame (and phi_elements in phi mode)."""
-    spark = tasks.sparkSession
-    count = tasks.count()
-    spread = tasks.repartition(task_partitions(spark, count, 1))   # frame tasks are coarse already
+    rows = tasks.collect()
+    spread = spread_by_cost(tasks.sparkSession, rows, tasks.schema, [r["estimated_cost"] for r in rows])
 
     def run_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         keyring = Keyring.from_env()
@@ -111,26 +119,37 @@ def frame_text_rows(results: DataFrame) -> DataFrame:
     return exploded.select("sha256", "batch_id", "run_key", "b.*").select(*FRAME_TEXT.fieldNames())
 
 
-def file_results(results: DataFrame) -> DataFrame:
-    """Per file: changed frames, box counts, and the first error of any of its frame tasks."""
-    return results.groupBy("sha256").agg(
-        F.flatten(F.collect_list("changed_frames")).alias("changed_frames"),
-        F.sum(F.size("boxes")).alias("text_boxes"),
-        F.sum(F.size(F.filter("boxes", lambda b: b["is_phi"]))).alias("phi_boxes"),
-        F.sum(F.size(F.filter("boxes", lambda b: b["redacted"]))).alias("redacted_boxes"),
-        F.min("error").alias("error"),
-    )
+def file_results(results: DataFrame) -> dict[str, dict]:
+    """Per file: changed frames, box counts, and the first error of any of its frame tasks. A few
+    numbers per task, summed on the driver: a groupBy and join would cost more than the work."""
+    per_task = results.select(
+        "sha256", "changed_frames", "error", F.size("boxes").alias("text_boxes"),
+        F.size(F.filter("boxes", lambda b: b["is_phi"])).alias("phi_boxes"),
+        F.size(F.filter("boxes", lambda b: b["redacted"])).alias("redacted_boxes")).collect()
+    summaries: dict[str, dict] = {}
+    for task in per_task:
+        summary = summaries.setdefault(task["sha256"], {"changed_frames": [], "text_boxes": 0, "phi_boxes": 0,
+                                                        "redacted_boxes": 0, "error": None})
+        summary["changed_frames"] += list(task["changed_frames"] or [])
+        for count in ("text_boxes", "phi_boxes", "redacted_boxes"):
+            summary[count] += task[count]
+        if task["error"] is not None and (summary["error"] is None or task["error"] < summary["error"]):
+            summary["error"] = task["error"]
+    return summaries
 
 
-def assemble_files(files: DataFrame, settings: PixelSettings) -> DataFrame:
-    """`files`: sha256, batch_id, raw_path, frames, header_bytes, changed_frames, box counts, error."""
-    spark = files.sparkSession
-    spread = files.repartition(task_partitions(spark, files.count(), 4))
+def assemble_files(files: DataFrame, results: DataFrame, settings: PixelSettings) -> DataFrame:
+    """`files`: sha256, batch_id, raw_path, frames, decoded_pixel_bytes, header_bytes; `results`: what
+    `run_frame_tasks` returned for them. One assembly per file, packed by size."""
+    summaries = file_results(results)
+    rows = files.collect()
+    costs = [(r["decoded_pixel_bytes"] or 0) + len(r["header_bytes"] or b"") for r in rows]
+    spread = spread_by_cost(files.sparkSession, rows, files.schema, costs)
 
     def assemble_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            yield pd.DataFrame([assemble_one(r, settings) for r in batch.to_dict("records")],
-                               columns=ASSEMBLY_COLUMNS)
+            yield pd.DataFrame([assemble_one(r | summaries.get(r["sha256"], {}), settings)
+                                for r in batch.to_dict("records")], columns=ASSEMBLY_COLUMNS)
 
     return spread.mapInPandas(assemble_partition, ASSEMBLY_RESULT).localCheckpoint(eager=True)
 
@@ -167,7 +186,7 @@ def assemble_one(row: dict, settings: PixelSettings) -> dict:
 
 
 def _count(value) -> int:
-    """A count from an outer join: None or NaN (no frame task for the file) is zero."""
+    """A count, where None or NaN (no frame task for the file) is zero."""
     return 0 if value is None or pd.isna(value) else int(value)
 
 

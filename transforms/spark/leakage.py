@@ -22,6 +22,7 @@ from transforms.leakage import (
 )
 from transforms.phi import PhiRecognizer
 from transforms.spark import task_partitions
+from transforms.spark.placement import spread_by_cost
 from warehouse.schemas import LEAKAGE_RESULTS, LEAKAGE_TASK_RESULT, RECHECK_TASK_RESULT
 
 RESULT_COLUMNS = LEAKAGE_TASK_RESULT.fieldNames()
@@ -36,7 +37,8 @@ def recheck_candidate_frames(candidates: DataFrame, option_names: tuple[str, ...
              .withColumn("first_frame", (F.col("frame") / frames_per_task).cast("int") * frames_per_task)
              .groupBy("sha256", "candidate_path", "first_frame")
              .agg(F.first("elements").alias("elements"), F.sort_array(F.collect_list("frame")).alias("frames")))
-    spread = tasks.repartition(task_partitions(tasks.sparkSession, tasks.count(), 1))
+    rows = tasks.collect()       # one row per run of frames: packed by frame count, heaviest first
+    spread = spread_by_cost(tasks.sparkSession, rows, tasks.schema, [len(r["frames"]) for r in rows])
 
     def recheck_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         recognizer = PhiRecognizer(keyring=Keyring.from_env())

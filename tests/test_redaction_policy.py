@@ -86,6 +86,26 @@ def test_a_label_misread_by_one_letter_is_kept_only_where_a_label_starts_a_line(
     assert safe_mask([word("Dor", 10), word("Oct", 50)]) == [False, False]     # no colon: a word, not a label
 
 
+def test_a_measurement_is_kept_when_its_number_or_its_unit_is_misread():
+    """Small "25.9 mm" labels: a unit read clearly vouches for a weak or speck-prefixed number before
+    it, and a decimal number for a small unit two letters off; neither vouches for a value or a name."""
+    assert safe_mask([word("#259", 10, confidence=52), word("mm", 50)]) == [True, True]
+    assert safe_mask([word("(259", 10, confidence=61), word("mm", 50)]) == [True, True]
+    assert safe_mask([word("5.9", 10, confidence=32), word("mm", 50)]) == [True, True]
+    assert safe_mask([word("#259", 10, confidence=52), word("mm", 50, confidence=70)])[0] is False
+    assert safe_mask([word("Smith", 10, confidence=52), word("mm", 60)])[0] is False
+    assert safe_mask([word("0053853740", 10, confidence=52), word("mm", 110)])[0] is False
+    assert safe_mask([word("55.4", 10), word("mama", 50, confidence=58)]) == [True, True]
+    assert safe_mask([word("55", 10), word("mama", 40, confidence=58)]) == [False, False]     # not decimal
+    assert safe_mask([word("55.4", 10), word("Ana", 50, confidence=58)])[1] is False         # capitalised
+
+
+def test_a_label_spelt_exactly_is_kept_at_a_lower_confidence_than_a_value():
+    assert safe_mask([word("Acc#", 10, confidence=53), word("0053853740", 50)]) == [True, False]
+    assert safe_mask([word("Acc#", 10, confidence=30), word("0053853740", 50)]) == [False, False]
+    assert safe_mask([word("Acme:", 10, confidence=53), word("0053853740", 60)]) == [False, False]
+
+
 def test_a_lone_mark_is_kept_unread_but_a_short_piece_of_a_line_is_not():
     """A ruler number alone at the edge (OCR read it as noise) stays; the same glyph-sized region right
     after a value in its band is filled, and so is a lone mark a PHI span covers."""

@@ -28,6 +28,9 @@ from transforms.text_types import OcrWord
 SAFE_MIN_CONFIDENCE = 60.0          # below this a word's reading is not trusted to be what it says
 UNIT_AFTER_NUMBER_MIN_CONFIDENCE = 30.0   # a unit right after a trusted number ("7.5 fps"): Tesseract
                                           # scores short lower-case units low, and the context vouches
+NUMBER_BEFORE_UNIT_MIN_CONFIDENCE = 25.0  # a number right before a unit read with TRUSTED_UNIT_CONFIDENCE
+TRUSTED_UNIT_CONFIDENCE = 90.0
+LABEL_MIN_CONFIDENCE = 40.0               # a label word spelt exactly, with its colon ("Acc#" at 53)
 LABEL_TOKENS = frozenset(token for phrase in PHI_LABELS for token in phrase)
 FUZZY_LABEL_MIN_LENGTH = 3
 FUZZY_LABEL_TOKENS = frozenset(token for token in LABEL_TOKENS if len(token) >= FUZZY_LABEL_MIN_LENGTH)
@@ -50,6 +53,7 @@ SAFE_SHAPES = (
 )
 NUMBER_SHAPE = SAFE_SHAPES[0]
 BARE_NUMBER = re.compile(rf"^{NUMBER}$")
+DECIMAL_NUMBER = re.compile(r"^[<>~±+-]?\d{1,3}[.,]\d{1,3}$")
 MONTH_WORD = re.compile(rf"^{MONTH_NAME}$")
 SETTING_WORDS = TECHNIQUE_WORDS - LABEL_TOKENS     # "No" and "Sec" also end labels ("MR No", "Soc Sec")
 NOISE_AROUND_WORD = "\"'`‘’“”„|~_-"   # quotes, bars and dashes OCR adds at a word's ends (from a
@@ -70,7 +74,8 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
     if not text:            # a bar or a quote alone may be a misread digit or letter: not vouched for
         return False
     if word.confidence < SAFE_MIN_CONFIDENCE:
-        return _is_unit_after_number(word, previous_word)
+        return (_is_unit_after_number(word, previous_word) or _is_number_before_unit(word, next_word)
+                or _is_exact_label(word, text, next_word))
     if BARE_NUMBER.match(text):
         return _is_setting_value(word, previous_word, next_word)
     if any(shape.match(text) for shape in SAFE_SHAPES):
@@ -81,7 +86,8 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
     # A label word ("Patient", "ID:", "DOB:") is kept; the value after it is not (not a label token).
     if key in LABEL_TOKENS and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word)):
         return True
-    return _is_unit_after_number(word, previous_word) or (previous_word is None and _is_misread_label(text, key))
+    return (_is_unit_after_number(word, previous_word) or _is_number_before_unit(word, next_word)
+            or (previous_word is None and _is_misread_label(text, key)))
 
 
 def _is_misread_label(text: str, key: str) -> bool:
@@ -108,12 +114,34 @@ def _is_setting_value(number: OcrWord, previous_word: OcrWord | None, next_word:
     return after_setting or before_unit
 
 
-def _looks_like_unit(key: str) -> bool:
-    """A unit, or one letter away from one ("nm" for "mm", "fos" for "fps")."""
+def _looks_like_unit(key: str, edits: int = 1) -> bool:
+    """A unit, or `edits` letters away from one ("nm" for "mm", "fos" for "fps")."""
     if key in UNIT_WORDS:
         return True
-    return 2 <= len(key) <= 4 and any(Levenshtein.distance(key, unit, score_cutoff=1) <= 1
+    return 2 <= len(key) <= 4 and any(Levenshtein.distance(key, unit, score_cutoff=edits) <= edits
                                       for unit in UNIT_WORDS if len(unit) >= 2)
+
+
+def _is_number_before_unit(word: OcrWord, next_word: OcrWord | None) -> bool:
+    """A number read weakly, or behind a speck OCR read as a sign ("#259", "(259", "£259"), right
+    before a unit read clearly ("mm" at 90+): "25.9 mm" in small type. What stands before a unit is a
+    measurement, whatever its digits; identifiers and dates are not followed by units."""
+    if next_word is None or word.confidence < NUMBER_BEFORE_UNIT_MIN_CONFIDENCE:
+        return False
+    number = _core(word.text).lstrip("#([{$£€*^")
+    unit = _core(next_word.text)
+    return (NUMBER_SHAPE.match(number) is not None and BARE_NUMBER.match(number) is not None
+            and next_word.confidence >= TRUSTED_UNIT_CONFIDENCE and plain_key(unit) in UNIT_WORDS
+            and not MONTH_WORD.match(unit) and _close(word, next_word))
+
+
+def _is_exact_label(word: OcrWord, text: str, next_word: OcrWord | None) -> bool:
+    """A label word spelt exactly, with its colon or "#" ("Acc#", "DOB:"), read at a confidence that
+    would not vouch for a value: Tesseract scores short capitalised labels low, and a value never ends
+    in a label's colon after being read as one of the few label words."""
+    key = plain_key(text)
+    return (word.confidence >= LABEL_MIN_CONFIDENCE and key in LABEL_TOKENS
+            and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word)))
 
 
 def _close(left: OcrWord, right: OcrWord) -> bool:
@@ -132,10 +160,15 @@ def _is_unit_after_number(word: OcrWord, previous_word: OcrWord | None) -> bool:
     "7.5 fps"): Tesseract scores short lower-case units low and misreads them often, and the number
     vouches for them. A month name is not a unit ("12 Mai")."""
     text = _core(word.text)
-    return (word.confidence >= UNIT_AFTER_NUMBER_MIN_CONFIDENCE and _looks_like_unit(plain_key(text))
-            and not MONTH_WORD.match(text) and previous_word is not None
+    if previous_word is None or MONTH_WORD.match(text):
+        return False
+    number = _core(previous_word.text)
+    # After a decimal measurement ("55.4"), small lower-case units lose two letters as often as one
+    # ("mama", "mig", "nf" for "mm"); a name or a date does not follow "55.4" in lower case.
+    edits = 2 if DECIMAL_NUMBER.match(number) and text.isalpha() and text.islower() else 1
+    return (word.confidence >= UNIT_AFTER_NUMBER_MIN_CONFIDENCE and _looks_like_unit(plain_key(text), edits)
             and previous_word.confidence >= SAFE_MIN_CONFIDENCE and _close(previous_word, word)
-            and NUMBER_SHAPE.match(_core(previous_word.text)) is not None)
+            and NUMBER_SHAPE.match(number) is not None)
 
 
 def _is_label_continuation(next_word: OcrWord | None) -> bool:

@@ -119,3 +119,16 @@ def test_a_weak_reading_is_replaced_by_the_other_views_reading():
                                            alternate_views=[[stored]])[0][0]
     assert fuzz.ratio(with_alternate.text, "WINDOW 400 LEVEL 40") >= 90, f"read {with_alternate.text!r}"
     assert fuzz.ratio(with_alternate.text, "WINDOW 400 LEVEL 40") >= fuzz.ratio(alone.text, "WINDOW 400 LEVEL 40")
+
+
+def test_a_word_box_ends_where_the_next_word_begins():
+    """Tesseract sometimes boxes a line's first word over the whole line when the rest reads as
+    garbage: the box must not reach over the next words (a safe label would be kept over a value)."""
+    region = Box(3, 51, 146, 14)
+    crop = ocr_module._Crop(region, (0, 40), np.zeros((1, 1), np.uint8), 1.0, "key")
+    words = (ocr_module._RelativeWord("DOB:", 85, 1, 11, 150, 14, 0),
+             ocr_module._RelativeWord("12", 9, 48, 11, 19, 14, 1),
+             ocr_module._RelativeWord("Oct", 23, 115, 11, 36, 14, 2))
+    line = ocr_module._to_text_line(crop, words, 0)
+    assert [(w.box.left, w.box.right) for w in line.words] == [(1, 48), (48, 67), (115, 151)]
+    assert [w.text for w in line.words] == ["DOB:", "12", "Oct"]

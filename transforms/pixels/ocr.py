@@ -456,14 +456,21 @@ def _relative(word: tuple[str, float, int, int, int, int], slot: tuple[int, int,
 def _to_text_line(crop: _Crop, words: tuple[_RelativeWord, ...], line_index: int) -> TextLine:
     """Words placed in the frame, their boxes kept within the line (slightly grown): Tesseract's word
     boxes on an upscaled crop often reach into the blanked neighbouring lines, and a box that does
-    would make a PHI word's fill, or a safe word's keep, spill onto the line above or below."""
+    would make a PHI word's fill, or a safe word's keep, spill onto the line above or below.
+
+    A word's box also ends where the next word's begins: when the rest of a line reads as garbage,
+    Tesseract may give its first word a box over the whole line ("DOB:" spanning the date after it),
+    which would put a safe label under the date's PHI box and fill it with the date."""
     ox, oy = crop.origin
     bounds = Box(crop.region.left - WORD_BOX_SLACK, crop.region.top - WORD_BOX_SLACK,
                  crop.region.width + 2 * WORD_BOX_SLACK, crop.region.height + 2 * WORD_BOX_SLACK)
-    placed = []
+    boxes = []
     for word in words:
         left, top = int(np.floor(ox + word.left)), int(np.floor(oy + word.top))
         right, bottom = int(np.ceil(ox + word.left + word.width)), int(np.ceil(oy + word.top + word.height))
-        box = Box(left, top, right - left, bottom - top).clipped_to(bounds)
-        placed.append(OcrWord(word.text, word.confidence, box, line_index, word.word_index))
-    return TextLine(crop.region, tuple(placed))
+        boxes.append(Box(left, top, right - left, bottom - top).clipped_to(bounds))
+    for k, (box, following) in enumerate(zip(boxes, boxes[1:])):
+        if box.left < following.left < box.right:
+            boxes[k] = Box(box.left, box.top, following.left - box.left, box.height)
+    return TextLine(crop.region, tuple(OcrWord(word.text, word.confidence, box, line_index, word.word_index)
+                                       for word, box in zip(words, boxes)))

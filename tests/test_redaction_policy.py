@@ -100,6 +100,17 @@ def test_a_measurement_is_kept_when_its_number_or_its_unit_is_misread():
     assert safe_mask([word("55.4", 10), word("Ana", 50, confidence=58)])[1] is False         # capitalised
 
 
+def test_a_technique_word_spelt_exactly_and_its_number_are_kept_at_a_lower_confidence():
+    assert safe_mask([word("MI", 10, confidence=42), word("1.3", 30, confidence=42)]) == [True, True]
+    assert safe_mask([word("TIS:", 10, confidence=41), word("0.2", 50, confidence=45)]) == [True, True]
+    assert safe_mask([word("MI", 10, confidence=35), word("1.3", 30, confidence=42)]) == [False, False]
+    assert safe_mask([word("Smith", 10, confidence=45), word("13", 60, confidence=45)]) == [False, False]
+    assert safe_mask([word("W", 10, confidence=45)]) == [False]          # one letter: not at this confidence
+    assert safe_mask([word("Gitta", 10), word("fps", 40, confidence=45)]) == [False, False]   # no number after
+    assert safe_mask([word("Se", 10, confidence=49), word("1", 30, confidence=49), word("Im", 45, confidence=92),
+                      word("3", 70, confidence=95)]) == [True] * 4
+
+
 def test_a_label_spelt_exactly_is_kept_at_a_lower_confidence_than_a_value():
     assert safe_mask([word("Acc#", 10, confidence=53), word("0053853740", 50)]) == [True, False]
     assert safe_mask([word("Acc#", 10, confidence=30), word("0053853740", 50)]) == [False, False]

@@ -31,6 +31,7 @@ UNIT_AFTER_NUMBER_MIN_CONFIDENCE = 30.0   # a unit right after a trusted number 
 NUMBER_BEFORE_UNIT_MIN_CONFIDENCE = 25.0  # a number right before a unit read with TRUSTED_UNIT_CONFIDENCE
 TRUSTED_UNIT_CONFIDENCE = 90.0
 LABEL_MIN_CONFIDENCE = 40.0               # a label word spelt exactly, with its colon ("Acc#" at 53)
+SETTING_MIN_CONFIDENCE = 40.0             # a technique word spelt exactly ("MI", "TIS:"), and its number
 LABEL_TOKENS = frozenset(token for phrase in PHI_LABELS for token in phrase)
 FUZZY_LABEL_MIN_LENGTH = 3
 FUZZY_LABEL_TOKENS = frozenset(token for token in LABEL_TOKENS if len(token) >= FUZZY_LABEL_MIN_LENGTH)
@@ -75,7 +76,8 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
         return False
     if word.confidence < SAFE_MIN_CONFIDENCE:
         return (_is_unit_after_number(word, previous_word) or _is_number_before_unit(word, next_word)
-                or _is_exact_label(word, text, next_word))
+                or _is_exact_label(word, text, next_word)
+                or _is_weak_setting(word, text, previous_word, next_word))
     if BARE_NUMBER.match(text):
         return _is_setting_value(word, previous_word, next_word)
     if any(shape.match(text) for shape in SAFE_SHAPES):
@@ -133,6 +135,30 @@ def _is_number_before_unit(word: OcrWord, next_word: OcrWord | None) -> bool:
     return (NUMBER_SHAPE.match(number) is not None and BARE_NUMBER.match(number) is not None
             and next_word.confidence >= TRUSTED_UNIT_CONFIDENCE and plain_key(unit) in UNIT_WORDS
             and not MONTH_WORD.match(unit) and _close(word, next_word))
+
+
+def _is_weak_setting(word: OcrWord, text: str, previous_word: OcrWord | None, next_word: OcrWord | None) -> bool:
+    """A technique word of two letters or more spelt exactly ("MI", "Se", "TIS:") and the number right
+    after it, both read at a confidence too low to vouch for either alone: the small type that costs
+    Tesseract its confidence here ("MI 1.3" at 42) would cost it a name's spelling, and a name or an
+    identifier misread as exactly a setting and its value keeps nothing of it. Either alone stays unsafe."""
+    if word.confidence < SETTING_MIN_CONFIDENCE:
+        return False
+    if _is_exact_setting_word(text):
+        return _is_weak_number(next_word) and _close(word, next_word)
+    return (BARE_NUMBER.match(text) is not None and previous_word is not None
+            and previous_word.confidence >= SETTING_MIN_CONFIDENCE
+            and _is_exact_setting_word(_core(previous_word.text)) and _close(previous_word, word))
+
+
+def _is_weak_number(word: OcrWord | None) -> bool:
+    return (word is not None and word.confidence >= SETTING_MIN_CONFIDENCE
+            and BARE_NUMBER.match(_core(word.text)) is not None)
+
+
+def _is_exact_setting_word(text: str) -> bool:
+    key = plain_key(text)
+    return len(key) >= 2 and key in SETTING_WORDS and not MONTH_WORD.match(text)
 
 
 def _is_exact_label(word: OcrWord, text: str, next_word: OcrWord | None) -> bool:

@@ -67,7 +67,8 @@ def plan_frame_tasks(files: DataFrame, frames_per_task: int) -> DataFrame:
 
 
 def run_frame_tasks(tasks: DataFrame, settings: PixelSettings) -> DataFrame:
-    """`tasks` has sha256, batch_id, raw_path, first_frame, stop_frame (and phi_elements in phi mode)."""
+    """`tasks`: `plan_frame_tasks` rows (sha256, batch_id, raw_path, first_frame, stop_frame,
+    estimated_cost), with phi_elements in phi mode. Collected on the driver to be packed by cost."""
     rows = tasks.collect()
     spread = spread_by_cost(tasks.sparkSession, rows, tasks.schema, [r["estimated_cost"] for r in rows])
 

@@ -132,9 +132,8 @@ def _is_number_before_unit(word: OcrWord, next_word: OcrWord | None) -> bool:
         return False
     number = _core(word.text).lstrip("#([{$£€*^")
     unit = _core(next_word.text)
-    return (NUMBER_SHAPE.match(number) is not None and BARE_NUMBER.match(number) is not None
-            and next_word.confidence >= TRUSTED_UNIT_CONFIDENCE and plain_key(unit) in UNIT_WORDS
-            and not MONTH_WORD.match(unit) and _close(word, next_word))
+    return (BARE_NUMBER.match(number) is not None and next_word.confidence >= TRUSTED_UNIT_CONFIDENCE
+            and plain_key(unit) in UNIT_WORDS and _close(word, next_word))
 
 
 def _is_weak_setting(word: OcrWord, text: str, previous_word: OcrWord | None, next_word: OcrWord | None) -> bool:

@@ -1,9 +1,9 @@
 """Where coarse tasks run: packed by estimated cost into a few partitions per core, heaviest first.
 
 Why not `repartition(n)`: it deals rows round-robin from a random start in every input partition, so two
-heavy frame tasks can share a partition while another stays empty, and one task per partition costs
-Spark ~0.3 s of launch, transfer and Python hand-over each (measured by bench/pixel.py), more than many
-small tasks take to run. Packing by cost (longest first, each to the lightest bin) and handing Spark the
+heavy frame tasks can share a partition while another stays empty, and one task per partition pays
+Spark's fixed cost per Python task (~0.1 s here with `warehouse.python_daemon`, ~0.3 s without;
+bench/python_tasks.py) once per row, more than many small tasks take to run. Packing by cost (longest first, each to the lightest bin) and handing Spark the
 heaviest bins first lets its scheduler even out what the estimate gets wrong, at a few bins per core.
 
 The task rows pass through the driver: they are small (paths, frame ranges, de-identified headers, the

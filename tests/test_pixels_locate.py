@@ -18,10 +18,10 @@ from pydicom.data import get_testdata_file
 
 from transforms.pixels.analyze import find_text, regions_to_redact
 from transforms.pixels.dbnet import MODEL_PATH, DbnetSettings, detect_text_dbnet
-from transforms.pixels.detect import DetectorSettings
+from transforms.pixels.detect import DEFAULT_SETTINGS, DetectorSettings, LineCandidate
 from transforms.pixels.frames import FrameReader, PixelInfo
 from transforms.pixels.ink import extend_along_pen, ink_lines, ink_values
-from transforms.pixels.locate import join_lines, locate_text
+from transforms.pixels.locate import _confirmed_region, join_lines, locate_text
 from transforms.pixels.ocr import OcrCache
 from transforms.pixels.redact import redacted_mask
 from transforms.text_types import Box
@@ -123,6 +123,47 @@ def test_pieces_of_one_line_join_and_neighbouring_lines_do_not():
     below = Box(10, 25, 100, 12)                                  # the next line, 3 px lower
     joined = join_lines(pieces + [below])
     assert sorted(joined, key=lambda b: b.top) == [Box(10, 10, 105, 12), below]
+
+
+def test_the_gap_that_joins_is_measured_in_the_smaller_height():
+    """Spacing scales with the text's own size: a 9 px label 18 px right of a 20 px line is not part of
+    it (18 px is a word space of the large text, two of the small one); closer, or as tall, it is."""
+    big = Box(10, 10, 100, 20)
+    label_far = Box(128, 16, 20, 9)                              # gap 18: 0.9 large heights, 2 small ones
+    assert sorted(join_lines([big, label_far]), key=lambda b: b.left) == [big, label_far]
+    assert join_lines([big, Box(115, 16, 20, 9)]) == [Box(10, 10, 125, 20)]      # gap 5: one line
+    assert join_lines([big, Box(128, 10, 30, 19)]) == [Box(10, 10, 148, 20)]     # gap 18, as tall: one line
+
+
+def test_a_small_label_beside_or_above_large_text_stays_its_own_region():
+    """A depth-scale digit on the rows of a large ID (22 px to its right) and a measurement line just
+    above it: neither is swallowed by the ID's region, whose redaction would remove them with it."""
+    page = np.full((160, 320), 20, dtype=np.uint8)
+    big = draw_text(page, "R0463124", 40, 60, 21, 230)
+    digit = draw_text(page, "5", big.right + 22, big.bottom - 9, 9, 230)
+    above = draw_text(page, "72.7 mm", 50, big.top - 21, 11, 230)
+    info = grey_info(160, 320)
+    regions = locate_text(page, info)
+    assert covered(regions, big, info) >= 0.9 and covered(regions, above, info) >= 0.9
+    for region in regions:
+        if covered([region], big, info) > 0.5:
+            assert covered([region], digit, info) < 0.5 and covered([region], above, info) < 0.5
+
+
+def test_a_confirmed_candidate_taller_than_its_text_is_cut_to_the_model_rows():
+    """A morphological line that took in speckle or a codec halo above the text is kept at the text's
+    rows (where the model sees the line), not at its own: it would cover the line above. Its columns
+    stay its own."""
+    page = np.full((160, 320), 20, dtype=np.uint8)
+    text = draw_text(page, "R0463124", 40, 80, 16, 230)
+    candidate = Box(text.left - 3, text.top - 16, text.width + 6, text.height + 18)    # twice the text's height
+    region = _confirmed_region(page, LineCandidate(candidate, 0, True), DEFAULT_SETTINGS)
+    assert region is not None
+    assert (region.left, region.width) == (candidate.left, candidate.width)
+    slack = 0.25 * text.height
+    assert text.top - slack <= region.top <= text.top and text.bottom <= region.bottom <= text.bottom + slack
+    assert _confirmed_region(np.full((160, 320), 20, dtype=np.uint8), LineCandidate(candidate, 0, True),
+                             DEFAULT_SETTINGS) is None                           # nothing there: not confirmed
 
 
 def test_faint_text_over_bright_anatomy_is_located_and_speckle_is_not():

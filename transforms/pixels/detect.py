@@ -40,7 +40,8 @@ class DetectorSettings:
     min_contrast: int = 40           # floor of the Otsu threshold, grey levels between stroke and surroundings
     noise_multiple: float = 5.0      # the low threshold: this many noise deviations of the view ...
     min_faint_contrast: int = 8      # ... but at least this many grey levels (noise-free synthetic views)
-    max_gap_ratio: float = 1.3       # horizontal gap between glyphs of one line, in glyph heights
+    max_gap_ratio: float = 1.3       # horizontal gap between glyphs of one line, in heights of the
+                                     # shorter of the two (see `_chain_into_lines`)
     min_glyphs: int = 2              # a line needs this many glyphs (or one wide merged word)
     min_fill: float = 0.08           # stroke pixels / box area: rejects thin frames and lines
     max_fill: float = 0.95           # solid blocks are not glyphs
@@ -57,7 +58,8 @@ class DetectorSettings:
     ink: InkSettings = field(default_factory=InkSettings)
     confirm_with_model: bool = True  # morphological lines the model did not find must be confirmed by
                                      # it on their stroke response (speckle and anatomy are not)
-    join_gap_ratio: float = 1.0      # regions on one line closer than this many heights become one
+    join_gap_ratio: float = 1.0      # regions on one line closer than this many heights (of the
+                                     # shorter region) become one
     region_margin_ratio: float = 0.06  # added around each final region, in its heights (at least 1 px;
                                        # redaction pads 3 px more): anti-aliased edges of large glyphs
     confirm_min_aspect: float = 3.0  # morphological lines narrower than this many heights are "short":
@@ -194,7 +196,12 @@ def _stroke_widths(mask: np.ndarray, labels: np.ndarray, count: int, wanted: np.
 
 def _chain_into_lines(glyphs: np.ndarray, settings: DetectorSettings) -> list[np.ndarray]:
     """Groups (index arrays) of glyphs that are neighbours on one line: pairs are tested in bulk,
-    groups are the connected components of the neighbour pairs."""
+    groups are the connected components of the neighbour pairs.
+
+    The gap a pair may span is measured in the shorter glyph's height: spacing scales with the size of
+    its own text, so a small label beside large text (a depth-scale digit on the rows of a large ID)
+    is not chained across the large text's spacing. Lowercase beside capitals still chains: a word
+    space is well under 1.3 x-heights."""
     n = len(glyphs)
     if n == 0:
         return []
@@ -208,7 +215,7 @@ def _chain_into_lines(glyphs: np.ndarray, settings: DetectorSettings) -> list[np
         overlap = np.minimum(bottom[rows, None], bottom[None, :]) - np.maximum(top[rows, None], top[None, :])
         gap = np.maximum(left[None, :] - right[rows, None], left[rows, None] - right[None, :])
         later = np.arange(n)[None, :] > np.arange(rows.start, rows.stop)[:, None]
-        near = later & (tall <= 3 * short) & (overlap >= 0.5 * short) & (gap <= settings.max_gap_ratio * tall)
+        near = later & (tall <= 3 * short) & (overlap >= 0.5 * short) & (gap <= settings.max_gap_ratio * short)
         for a, b in zip(*np.nonzero(near)):
             _union(parent, a + start, b)
     roots = np.array([_find(parent, k) for k in range(n)])

@@ -10,8 +10,9 @@
 3. Lines drawn with one pen value (`ink.py`, lossless grey frames) find text whose value equals the
    anatomy under it, which no contrast rule can.
 
-The boxes of all three are joined into lines (same band, similar height, small gap), so a line found
-in pieces becomes one region, then given a small margin; `redact.redact_regions` pads further.
+The boxes of all three are joined into lines (same band, similar height, a gap small relative to the
+smaller height), so a line found in pieces becomes one region while a small label beside or above large
+text stays its own; then each is given a small margin; `redact.redact_regions` pads further.
 """
 
 from __future__ import annotations
@@ -73,16 +74,21 @@ def _morphological_boxes(views: list[GreyView], found: list[Box], settings: Dete
         else:
             unconfirmed.append(candidate)
     for candidate in _worth_confirming(unconfirmed, views, settings):
-        if _already_found(candidate.box, found + kept) or _confirmed(views[candidate.view].image, candidate, settings):
+        if _already_found(candidate.box, found + kept):
             kept.append(candidate.box)
+            continue
+        confirmed = _confirmed_region(views[candidate.view].image, candidate, settings)
+        if confirmed is not None:
+            kept.append(confirmed)
     return kept
 
 
 def join_lines(boxes: list[Box], gap_ratio: float = 1.0, min_overlap: float = 0.6,
                max_height_ratio: float = 2.5, contained: float = 0.8) -> list[Box]:
     """Union boxes of one text line: vertically overlapping by `min_overlap` of the shorter, heights
-    within `max_height_ratio`, horizontal gap at most `gap_ratio` of the taller; and boxes mostly
-    (`contained`) inside another. Boxes of neighbouring lines that merely touch stay apart."""
+    within `max_height_ratio`, horizontal gap at most `gap_ratio` of the shorter (spacing scales with
+    the text's own size: a small label across a large line's word space is not part of it); and boxes
+    mostly (`contained`) inside another. Boxes of neighbouring lines that merely touch stay apart."""
     joined = list(boxes)
     changed = True
     while changed:
@@ -105,7 +111,7 @@ def _same_line(a: Box, b: Box, gap_ratio: float, min_overlap: float, max_height_
     short, tall = sorted((a.height, b.height))
     overlap = min(a.bottom, b.bottom) - max(a.top, b.top)
     gap = max(a.left - b.right, b.left - a.right)
-    return overlap >= min_overlap * short and tall <= max_height_ratio * short and gap <= gap_ratio * tall
+    return overlap >= min_overlap * short and tall <= max_height_ratio * short and gap <= gap_ratio * short
 
 
 def _inside_share(a: Box, b: Box) -> float:
@@ -163,10 +169,16 @@ def _surround_spread(grey: np.ndarray, box: Box) -> float:
     return float(high - low)
 
 
-def _confirmed(grey: np.ndarray, candidate: LineCandidate, settings: DetectorSettings) -> bool:
+def _confirmed_region(grey: np.ndarray, candidate: LineCandidate, settings: DetectorSettings) -> Box | None:
     """Does the model see text in the candidate's stroke response, cut out with one line height of
     context, saturated at a few times the faint threshold (so faint and strong strokes look alike)
-    and enlarged to a height the model reads well?"""
+    and enlarged to a height the model reads well? If so, the candidate cut to the rows of the model
+    lines that confirm it, else None.
+
+    The rows are the model's because it measures a line's height where the morphological chain may
+    not: at the low threshold, speckle or a lossy codec's halo around the glyphs joins them into
+    components much taller than the text, and such a candidate would cover the line above or below
+    it. The columns stay the candidate's (the model may miss a faint end of the line)."""
     box = candidate.box
     outer = box.padded(max(8, box.height), grey.shape[0], grey.shape[1])
     crop = np.ascontiguousarray(grey[outer.top:outer.bottom, outer.left:outer.right])
@@ -174,7 +186,7 @@ def _confirmed(grey: np.ndarray, candidate: LineCandidate, settings: DetectorSet
     response = stroke_response(crop, candidate.bright_text, local).astype(np.float32)
     saturation = min(float(np.percentile(response, 99.5)), 3.0 * faint_threshold(crop, settings))
     if saturation <= 0:
-        return False
+        return None
     strokes = np.clip(response * (255.0 / saturation), 0, 255).astype(np.uint8)
     factor = float(np.clip(CONFIRM_TEXT_HEIGHT / max(box.height, 1), 1.0, CONFIRM_MAX_UPSCALE))
     if factor > 1.0:
@@ -187,5 +199,10 @@ def _confirmed(grey: np.ndarray, candidate: LineCandidate, settings: DetectorSet
         if found.box.height >= CONFIRM_MIN_HEIGHT_SHARE * inner.height:
             covered[max(found.box.top - inner.top, 0):max(found.box.bottom - inner.top, 0),
                     max(found.box.left - inner.left, 0):max(found.box.right - inner.left, 0)] = True
-    return covered.size > 0 and float(covered.mean()) >= CONFIRM_COVERED_SHARE
+    if covered.size == 0 or float(covered.mean()) < CONFIRM_COVERED_SHARE:
+        return None
+    rows = np.flatnonzero(covered.any(axis=1))
+    top = box.top + int(np.floor(rows[0] / factor))
+    bottom = min(box.top + int(np.ceil((rows[-1] + 1) / factor)), box.bottom)
+    return Box(box.left, top, box.width, bottom - top)
 

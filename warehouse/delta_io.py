@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from delta.tables import DeltaTable
@@ -17,15 +18,29 @@ def table_location(warehouse: Warehouse, spec: TableSpec) -> str:
     return str(warehouse.table_path(spec.zone, spec.name))
 
 
-def ensure_table(spark: SparkSession, warehouse: Warehouse, spec: TableSpec) -> DeltaTable:
-    builder = (
-        DeltaTable.createIfNotExists(spark)
-        .location(table_location(warehouse, spec))
-        .addColumns(spec.schema)
-    )
+def ensure_table(spark: SparkSession, warehouse: Warehouse, spec: TableSpec) -> None:
+    """Create the table if its Delta log has no commit yet.
+
+    The warehouse is a local (or mounted) folder, so a look at the log's folder answers "does it exist"
+    without Delta's CREATE TABLE IF NOT EXISTS, which costs a Spark round trip (~0.15 s) and is asked
+    some 70 times per run.
+    """
+    location = table_location(warehouse, spec)
+    if _has_commits(Path(location)):
+        return
+    builder = DeltaTable.createIfNotExists(spark).location(location).addColumns(spec.schema)
     if spec.partition_by:
         builder = builder.partitionedBy(*spec.partition_by)
-    return builder.execute()
+    builder.execute()
+
+
+def _has_commits(location: Path) -> bool:
+    """A commit file (or a checkpoint, once old commits are cleaned up) in the table's `_delta_log`."""
+    try:
+        with os.scandir(location / "_delta_log") as entries:
+            return any(e.name.endswith((".json", ".parquet")) and e.name[:1].isdigit() for e in entries)
+    except FileNotFoundError:
+        return False
 
 
 def read_table(spark: SparkSession, warehouse: Warehouse, spec: TableSpec) -> DataFrame:
@@ -46,10 +61,11 @@ def upsert_rows(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows
 
 def _merge(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame,
            update_existing: bool, update_columns: tuple[str, ...] | None = None) -> None:
-    table = ensure_table(spark, warehouse, spec)
+    ensure_table(spark, warehouse, spec)
     rows = rows.select(*spec.schema.fieldNames()).dropDuplicates(list(spec.keys))
     if rows.isEmpty():      # a re-run usually brings nothing new: skip the MERGE's fixed cost
         return
+    table = DeltaTable.forPath(spark, table_location(warehouse, spec))
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in spec.keys)
     merge = table.alias("t").merge(rows.alias("s"), condition)
     if update_existing and update_columns:

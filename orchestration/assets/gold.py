@@ -18,7 +18,7 @@ from transforms.leakage import LEAKAGE_RULES
 from transforms.publish import PublishConflict, gold_relative_path, publish_file
 from transforms.spark import task_partitions
 from warehouse import tables
-from warehouse.delta_io import batch_files, merge_new_rows, read_table, table_location
+from warehouse.delta_io import batch_files, ensure_table, merge_new_rows, read_table, table_location
 from warehouse.schemas import GOLD_MANIFEST
 
 PIPELINE_VERSION = "deidlake-0.1.0"
@@ -123,6 +123,7 @@ def _manifest_rows(published, pipeline: PipelineSettings, run_id: str):
 def _resolve_quarantine(session, wh, run_key: str) -> None:
     """A file published after a fix leaves quarantine: its open rows get `resolved_at`."""
     published = read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key).select("sha256")
+    ensure_table(session, wh, tables.QUARANTINE)
     DeltaTable.forPath(session, table_location(wh, tables.QUARANTINE)).alias("q").merge(
         published.alias("p"), "q.sha256 = p.sha256 AND q.resolved_at IS NULL"
     ).whenMatchedUpdate(set={"resolved_at": "current_timestamp()"}).execute()

@@ -1,0 +1,40 @@
+"""Creating and merging into the registry's Delta tables: each table is created once, merges add no
+duplicates, and a merge of nothing still leaves a table later readers and MERGEs can open."""
+
+from __future__ import annotations
+
+import pytest
+from delta.tables import DeltaTable
+from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+from warehouse.delta_io import ensure_table, merge_new_rows, read_table, table_location, upsert_rows
+from warehouse.tables import TableSpec
+
+pytestmark = pytest.mark.spark
+
+SPEC = TableSpec("silver", "delta_io_probe", StructType([
+    StructField("sha256", StringType(), False), StructField("frames", LongType(), True)]), ("sha256",), False)
+
+
+def _commits(warehouse) -> list[str]:
+    log = warehouse.table_path(SPEC.zone, SPEC.name) / "_delta_log"
+    return sorted(p.name for p in log.glob("*.json"))
+
+
+def test_a_table_is_created_once(spark, warehouse):
+    assert _commits(warehouse) == []
+    ensure_table(spark, warehouse, SPEC)
+    ensure_table(spark, warehouse, SPEC)
+    assert _commits(warehouse) == ["00000000000000000000.json"]
+    assert read_table(spark, warehouse, SPEC).schema == SPEC.schema
+
+
+def test_merges_add_each_key_once_and_an_empty_merge_still_creates_the_table(spark, warehouse):
+    merge_new_rows(spark, warehouse, SPEC, spark.createDataFrame([], SPEC.schema))
+    assert DeltaTable.forPath(spark, table_location(warehouse, SPEC)).toDF().count() == 0
+
+    rows = spark.createDataFrame([("a", 1), ("b", 2), ("a", 1)], SPEC.schema)
+    merge_new_rows(spark, warehouse, SPEC, rows)
+    merge_new_rows(spark, warehouse, SPEC, rows)
+    upsert_rows(spark, warehouse, SPEC, spark.createDataFrame([("b", 5), ("c", 3)], SPEC.schema))
+    assert sorted(tuple(r) for r in read_table(spark, warehouse, SPEC).collect()) == [("a", 1), ("b", 5), ("c", 3)]

@@ -122,7 +122,7 @@ PATTERNS: tuple[PatternSpec, ...] = (
                 f"{NO_WORD_BEFORE}[{UPPER}]\\. ?(?:[{UPPER}]\\. ?)?{NAME_WORD}(?: {NAME_WORD})?{NO_WORD_AFTER}",
                 score=0.6),
     PatternSpec("name_after_title", "NAME",
-                f"{NO_WORD_BEFORE}(?:Dr|DR|Prof|PROF|Mr|MR|Mrs|MRS|Ms|MS|Herr|Frau|Dott|Sr|Sra)\\.? ?"
+                f"{NO_WORD_BEFORE}(?:Dr|DR|Prof|PROF|Mr|MR|Mrs|MRS|Ms|MS|Herr|Frau|Dott|Sr|Sra)(?:\\. ?| )"
                 f"((?:[{UPPER}]\\. ?)?{NAME_WORD}(?: {NAME_WORD}){{0,2}})",
                 score=0.7, value_group=1),
     # Places: institution-shaped phrases, street addresses, postal code + town, military and PO boxes.

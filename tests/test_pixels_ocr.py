@@ -132,3 +132,51 @@ def test_a_word_box_ends_where_the_next_word_begins():
     line = ocr_module._to_text_line(crop, words, 0)
     assert [(w.box.left, w.box.right) for w in line.words] == [(1, 48), (48, 67), (115, 151)]
     assert [w.text for w in line.words] == ["DOB:", "12", "Oct"]
+
+
+def label_on_a_dark_band() -> tuple[np.ndarray, Box]:
+    """A light "DOB:" on a dark band at the line's start, its dark value on light ground after it: one
+    polarity for the whole crop leaves the label light on dark."""
+    page = Image.new("L", (360, 40), 215)
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, 52, 40), fill=15)
+    font = ImageFont.truetype(SANS, 13)
+    draw.text((8, 12), "DOB:", font=font, fill=235)
+    draw.text((8 + int(draw.textlength("DOB: ", font=font)), 12), "1961-03-14", font=font, fill=30)
+    return np.asarray(page), Box(4, 9, 160, 22)
+
+
+def test_a_word_is_read_again_alone_on_demand_one_preparation_at_a_time_and_cached():
+    page, region = label_on_a_dark_band()
+    cache = OcrCache()
+    [line] = ocr_regions(page, [region], OcrSettings(), cache)
+    assert isinstance(line, ocr_module.WordRereadingLine) and cache.word_reread_calls == 0
+    line_calls = cache.tesseract_calls
+    readings = line.read_words_again(0, 0)
+    first = next(readings)
+    assert cache.tesseract_calls == line_calls + 1 == line_calls + cache.word_reread_calls   # lazy
+    rest = list(readings)
+    assert cache.word_reread_calls == 5 and 1 + len(rest) == 5                  # one per preparation
+    assert any(reading and reading[0].text == "DOB:" for reading in [first] + rest), [first] + rest
+    again = list(line.read_words_again(0, 0))
+    assert cache.word_reread_calls == 5 and again == [first] + rest             # cached, same readings
+    for reading in again:               # frame coordinates, within the line's band
+        assert all(region.top - 2 <= w.box.top and w.box.bottom <= region.bottom + 2 for w in reading)
+        assert all(region.left - 2 <= w.box.left and w.box.right <= region.right + 2 for w in reading)
+
+
+def test_a_stretch_to_read_again_is_halfway_to_its_neighbours_and_never_narrower_than_its_words():
+    region = Box(0, 0, 200, 20)
+    image = np.full((20, 200), 255, np.uint8)
+    crop = ocr_module._Crop(region, (0, 0), image, 1.0, "key")
+    words = (ocr_module._RelativeWord("a", 90, 10, 2, 20, 16, 0),
+             ocr_module._RelativeWord("b", 90, 50, 2, 30, 16, 1),
+             ocr_module._RelativeWord("c", 90, 70, 2, 40, 16, 2))     # boxed over "b"'s end
+    first = ocr_module._words_cut(crop, words, 0, 0, OcrSettings())
+    middle = ocr_module._words_cut(crop, words, 1, 1, OcrSettings())
+    both = ocr_module._words_cut(crop, words, 0, 1, OcrSettings())
+    assert (first.region.left, first.region.right) == (0, 40)          # the line's start, halfway to "b"
+    assert (middle.region.left, middle.region.right) == (40, 80)       # never less than its own box
+    assert (both.region.left, both.region.right) == (0, 80)
+    assert first.image.shape == (20, 40) and both.image.shape == (20, 80)
+    assert first.key == middle.key != both.key        # keyed by pixels: the same stretch is read once

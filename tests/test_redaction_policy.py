@@ -11,9 +11,10 @@ from transforms.keyring import Keyring
 from transforms.phi import build_phi_finder
 from transforms.pixels.analyze import find_text
 from transforms.pixels.frames import PixelInfo
-from transforms.pixels.ocr import OcrCache
+from transforms.pixels.ocr import OcrCache, WordRereadingLine
 from transforms.pixels.redact import redact_regions
-from transforms.phi.safe_text import is_safe_word, safe_mask
+from transforms.phi.safe_text import (is_safe_word, is_settled_reading, kept_after_second_reading, safe_mask,
+                                      stretches_worth_reading_again)
 from transforms.redaction_policy import boxes_to_fill
 from transforms.text_types import Box, OcrWord, PhiSpan, TextLine
 
@@ -176,3 +177,109 @@ def test_real_ocr_keeps_the_label_and_removes_the_value(monkeypatch):
     label = redacted[18:42, 10:value_left - 14]
     assert (value == value.min()).mean() > 0.95, "the ID value is still visible"
     assert np.array_equal(label, frame[18:42, 10:value_left - 14]), "the label was touched"
+
+
+def test_a_window_level_pair_keeps_its_weak_second_half_and_digit_look_alikes_spell_a_label():
+    assert safe_mask([word("W:400", 10, confidence=87), word("L:40", 60, confidence=40)]) == [True, True]
+    assert safe_mask([word("W:400", 10, confidence=87), word("ID:40", 60, confidence=45)]) == [True, False]
+    assert safe_mask([word("W:400", 10, confidence=50), word("L:40", 60, confidence=40)]) == [False, False]
+    assert safe_mask([word("1D:", 10, confidence=71), word("31", 50)]) == [True, False]     # "ID:"
+    assert safe_mask([word("D0B:", 10, confidence=45), word("12", 50)]) == [True, False]
+    assert safe_mask([word("10:", 10, confidence=90), word("45", 50)]) == [False, False]    # digits: a time
+
+
+def flags(*indices: int, length: int) -> list[bool]:
+    return [i in indices for i in range(length)]
+
+
+def test_only_unsafe_words_at_a_label_setting_or_measurement_place_are_read_again():
+    label_line = [word("Die", 10, confidence=42), word("24-Sep-1960", 50)]
+    assert stretches_worth_reading_again(label_line, safe_mask(label_line), flags(1, length=2)) == [(0, 0)]
+    assert stretches_worth_reading_again(label_line, safe_mask(label_line), flags(length=2)) == []   # no PHI
+    named = [word("HOWELL", 10, confidence=94), word("24-Sep-1960", 70)]       # read confidently: as read
+    assert stretches_worth_reading_again(named, safe_mask(named), flags(1, length=2)) == []
+    flagged_first = [word("Doe,", 10, confidence=42), word("John", 50)]
+    assert stretches_worth_reading_again(flagged_first, safe_mask(flagged_first), flags(0, 1, length=2)) == []
+    setting = [word("jp", 10, confidence=80), word("98", 40)]
+    assert stretches_worth_reading_again(setting, safe_mask(setting), flags(length=2)) == [(0, 0)]
+    measurement = [word("2259", 10, confidence=29), word("mm", 50, confidence=96)]
+    assert stretches_worth_reading_again(measurement, safe_mask(measurement), flags(length=2)) == [(0, 0)]
+    next_setting = [word("TR", 10), word("647", 40), word("TRAN", 80, confidence=44)]
+    assert stretches_worth_reading_again(next_setting, safe_mask(next_setting), flags(length=3)) == [(2, 2)]
+    split = [word("~", 10, confidence=17), word("tient", 30, confidence=26), word("ID:", 80), word("836", 110)]
+    assert stretches_worth_reading_again(split, safe_mask(split), flags(3, length=4)) == [(0, 2)]
+    specks = [word("|", 10, confidence=50), word("59", 40)]                     # no letter or digit
+    assert stretches_worth_reading_again(specks, safe_mask(specks), flags(length=2)) == []
+
+
+def test_a_second_reading_keeps_a_label_only_where_it_announces_phi_and_never_the_value():
+    line = [word("Die", 10, confidence=42), word("24-Sep-1960", 50)]
+    dob = word("DOB:", 8, confidence=90)
+    kept = kept_after_second_reading(line, flags(1, length=2), 0, 0, [dob])
+    assert list(kept) == [0] and kept[0].text == "DOB:"
+    assert (kept[0].box.left, kept[0].box.right) == (10, 34)                    # within both readings' boxes
+    assert kept_after_second_reading(line, flags(length=2), 0, 0, [dob]) == {}          # no PHI after it
+    assert kept_after_second_reading(line, flags(1, length=2), 0, 0, [word("DOB", 8, confidence=95)]) == {}
+    assert kept_after_second_reading(line, flags(1, length=2), 0, 0, [word("DOR:", 8, confidence=95)]) == {}
+    assert kept_after_second_reading(line, flags(1, length=2), 0, 0, [word("DOB:", 8, confidence=30)]) == {}
+    assert kept_after_second_reading(line, flags(1, length=2), 0, 0, [word("DOB:", 200)]) == {}     # elsewhere
+    later = [word("12", 10), word("Die", 40, confidence=42), word("24-Sep-1960", 80)]
+    assert kept_after_second_reading(later, flags(2, length=3), 1, 1, [word("DOB:", 40)]) == {}     # not first
+
+
+def test_a_second_reading_keeps_a_setting_with_its_number_and_a_measurement_before_its_unit():
+    line = [word("jp", 10, confidence=80), word("98", 40)]
+    kept = kept_after_second_reading(line, flags(length=2), 0, 0, [word("kVp", 10, confidence=85)])
+    assert sorted(kept) == [0, 1] and kept[0].text == "kVp" and kept[1] is line[1]
+    assert kept_after_second_reading(line, flags(length=2), 0, 0, [word("kVp", 10, confidence=50)]) == {}
+    assert kept_after_second_reading(line, flags(length=2), 0, 0, [word("Kim", 10, confidence=95)]) == {}
+    run_on = [word("TR", 10), word("647", 40), word("TRAN", 80, confidence=44)]
+    reading = [word("TE", 80, confidence=80), word("113", 100, confidence=85)]
+    kept = kept_after_second_reading(run_on, flags(length=3), 2, 2, reading)
+    assert list(kept) == [2] and (kept[2].box.left, kept[2].box.right) == (80, 112)   # "TRAN"'s box only
+    measurement = [word("2259", 10, confidence=29), word("mm", 50, confidence=96)]
+    assert list(kept_after_second_reading(measurement, flags(length=2), 0, 0, [word("25.9", 10)])) == [0]
+    assert kept_after_second_reading(measurement, flags(length=2), 0, 0, [word("Smith", 10)]) == {}
+
+
+def test_a_label_split_across_words_is_kept_when_read_again_as_one_phrase_before_the_value():
+    line = [word("~", 10, confidence=17), word("tient", 30, confidence=26), word("ID:", 80), word("836", 110)]
+    reading = [word("Patient", 12, confidence=76), word("ID:", 80, confidence=96)]
+    kept = kept_after_second_reading(line, flags(3, length=4), 0, 2, reading)
+    assert list(kept) == [0] and (kept[0].box.left, kept[0].box.right) == (12, 104)
+    assert kept_after_second_reading(line, flags(length=4), 0, 2, reading) == {}            # no value after
+    extra = reading + [word("836", 110, confidence=95)]
+    assert kept_after_second_reading(line, flags(3, length=4), 0, 2, extra) == {}           # more than a label
+    weak = [word("Patient", 12, confidence=30), word("ID:", 80, confidence=96)]
+    assert kept_after_second_reading(line, flags(3, length=4), 0, 2, weak) == {}
+
+
+class Rereads:
+    """`read_words_again` for a made-up line: the readings it would give, and what was asked."""
+
+    def __init__(self, readings: dict[tuple[int, int], list[list[OcrWord]]]):
+        self.readings, self.asked, self.made = readings, [], 0
+
+    def __call__(self, first: int, last: int):
+        self.asked.append((first, last))
+        for reading in self.readings.get((first, last), []):
+            self.made += 1
+            yield tuple(reading)
+
+
+def test_the_policy_reads_again_only_where_it_may_help_and_stops_at_the_first_reading_that_does():
+    words = (word("Die", 10, confidence=42), word("24-Sep-1960", 50), word("kVp", 200), word("98", 230))
+    rereads = Rereads({(0, 0): [[word("oe", 10, confidence=20)], [word("DOB:", 9, confidence=90)],
+                                [word("DOB:", 9, confidence=97)]]})
+    line = WordRereadingLine(Box(5, 8, 300, 16), words, rereads)
+    span = PhiSpan("DATE", "pattern", 1.0, (words[1].box,), "h")
+    boxes = boxes_to_fill([line], [], [span], "phi", 64, 512)
+    assert rereads.asked == [(0, 0)] and rereads.made == 2                     # lazily, until one helps
+    assert covered(boxes, words[0].box) == 0.0 and covered(boxes, words[1].box) == 1.0
+    assert covered(boxes, words[2].box) == covered(boxes, words[3].box) == 0.0
+    plain = TextLine(line.region, words)                                        # no second reading possible
+    assert covered(boxes_to_fill([plain], [], [span], "phi", 64, 512), words[0].box) == 1.0
+    unhelpful = Rereads({(0, 0): [[word("2016", 10, confidence=96)], [word("DOB:", 9, confidence=97)]]})
+    boxes = boxes_to_fill([WordRereadingLine(line.region, words, unhelpful)], [], [span], "phi", 64, 512)
+    assert unhelpful.made == 1 and covered(boxes, words[0].box) == 1.0        # a confident reading settles it
+    assert is_settled_reading([word("2016", 10, confidence=96)]) and not is_settled_reading([])

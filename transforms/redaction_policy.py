@@ -6,14 +6,20 @@ everything else in the line is filled: values after labels, words OCR misread, p
 not read at all. So a label such as "Patient ID:" survives while the value after it goes, and PHI that
 OCR cannot read correctly is removed all the same. One exception to "unread means filled": a lone mark
 (`is_lone_mark`: a ruler digit or an orientation marker alone near the border) is kept unread.
+
+Lines read by `ocr.py` can read a word, or a few in a row, again, alone (`read_words_again`): that costs a
+Tesseract call or a few, so it is asked for only here, once the PHI is known, and only for the few unsafe
+words a second reading may show to be a label, a technique word or a measurement
+(`safe_text.stretches_worth_reading_again`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from transforms.phi.safe_text import safe_mask
-from transforms.text_types import Box, PhiSpan, TextLine
+from transforms.phi.safe_text import (is_settled_reading, kept_after_second_reading, safe_mask,
+                                      stretches_worth_reading_again)
+from transforms.text_types import Box, OcrWord, PhiSpan, TextLine
 
 KEEP_MARGIN = 1      # pixels kept around a safe word
 PADDING = 3          # pixels added around what is filled, except towards a kept word
@@ -64,8 +70,7 @@ def _line_fill(line: TextLine, phi_boxes: Sequence[Box], rows: int, columns: int
     on every side but the ones that touch a kept word."""
     region = line.region
     keep = _merged(sorted((w.box.left - KEEP_MARGIN, w.box.right + KEEP_MARGIN)
-                          for w, safe in zip(line.words, safe_mask(line.words))
-                          if safe and not any(_overlaps(w.box, b) for b in phi_boxes)),
+                          for w in _kept_words(line, phi_boxes)),
                    max_gap=int(SPACE_RATIO * region.height))
     top, bottom = max(region.top - PADDING, 0), min(region.bottom + PADDING, rows)
     edges = [(region.left - PADDING, False)] + [e for start, end in keep for e in ((start, True), (end, True))] \
@@ -76,6 +81,27 @@ def _line_fill(line: TextLine, phi_boxes: Sequence[Box], rows: int, columns: int
         if right > left:
             boxes.append(Box(left, top, right - left, bottom - top))
     return boxes
+
+
+def _kept_words(line: TextLine, phi_boxes: Sequence[Box]) -> list[OcrWord]:
+    """The line's safe words outside every PHI box, some of them as a second reading found them."""
+    words = list(line.words)
+    flagged = [any(_overlaps(w.box, b) for b in phi_boxes) for w in words]
+    safe = safe_mask(words)
+    read_words_again = getattr(line, "read_words_again", None)     # lines from `ocr.py` only
+    if read_words_again is not None:
+        for first, last in stretches_worth_reading_again(words, safe, flagged):
+            if safe[first]:                  # made safe by an earlier stretch
+                continue
+            kept: dict[int, OcrWord] = {}
+            for reading in read_words_again(first, last):     # one preparation after another, on demand
+                kept = kept_after_second_reading(words, flagged, first, last, reading)
+                if kept or is_settled_reading(reading):
+                    break
+            for i, word in kept.items():
+                if not flagged[i]:
+                    words[i], safe[i] = word, True
+    return [w for w, s, f in zip(words, safe, flagged) if s and not f]
 
 
 def _near_border(region: Box, rows: int, columns: int) -> bool:

@@ -8,7 +8,12 @@ correctly, only on reading the safe text correctly; a misread safe word costs so
 Words are judged with their neighbours, because OCR splits what it cannot read: a bare number is a
 setting only after a technique word, a measurement only before a unit, and otherwise only alone in its
 line (else it may be part of a date or an identifier read in pieces); digit groups a word space apart are
-one number; a label needs its colon, or the colon read apart, or (first in its line) is one letter off.
+one number; a label needs its colon, or the colon read apart, or (first in its line) is one letter off,
+and may be spelt with the digits OCR reads for its letters ("1D:"); a weak "L:40" is a setting after "W:400".
+
+A weak word can be read a second time, alone (`stretches_worth_reading_again`, `kept_after_second_reading`):
+Tesseract reads a line as a whole, and a label or a technique word in a thinner stroke than its value may
+come out as garbage ("Die" for "DOB:", "jp" for "kVp") that the same pixels read alone spell exactly.
 
 The vocabulary is `vocabulary.py`'s (written from general radiology usage, never from our generator).
 """
@@ -17,13 +22,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rapidfuzz.distance import Levenshtein
 
-from transforms.phi.normalize import plain_key
+from transforms.phi.normalize import folded_key, plain_key
 from transforms.phi.patterns import MONTH_NAME
 from transforms.phi.vocabulary import KEEP_WORDS, PHI_LABELS, TECHNIQUE_WORDS
-from transforms.text_types import OcrWord
+from transforms.text_types import Box, OcrWord
 
 SAFE_MIN_CONFIDENCE = 60.0          # below this a word's reading is not trusted to be what it says
 UNIT_AFTER_NUMBER_MIN_CONFIDENCE = 30.0   # a unit right after a trusted number ("7.5 fps"): Tesseract
@@ -32,7 +38,9 @@ NUMBER_BEFORE_UNIT_MIN_CONFIDENCE = 25.0  # a number right before a unit read wi
 TRUSTED_UNIT_CONFIDENCE = 90.0
 LABEL_MIN_CONFIDENCE = 40.0               # a label word spelt exactly, with its colon ("Acc#" at 53)
 SETTING_MIN_CONFIDENCE = 40.0             # a technique word spelt exactly ("MI", "TIS:"), and its number
+REREAD_BELOW_CONFIDENCE = 90.0            # a word read at this confidence is taken as read: never read again
 LABEL_TOKENS = frozenset(token for phrase in PHI_LABELS for token in phrase)
+FOLDED_LABEL_TOKENS = {folded_key(token): token for token in sorted(LABEL_TOKENS)}
 FUZZY_LABEL_MIN_LENGTH = 3
 FUZZY_LABEL_TOKENS = frozenset(token for token in LABEL_TOKENS if len(token) >= FUZZY_LABEL_MIN_LENGTH)
 UNITS = r"(?:mm|cm|m|ms|s|sec|hz|khz|mhz|db|hu|kv|kvp|ma|mas|fps|bpm|mgy|mgycm|msv|deg|x|%|°)"
@@ -53,6 +61,8 @@ SAFE_SHAPES = (
     re.compile(rf"^(?:se|ser|sl|im|img|ima|fr)[:#.]?{DIGIT_LIKE}{{1,4}}$", re.IGNORECASE),
 )
 NUMBER_SHAPE = SAFE_SHAPES[0]
+KEYED_SETTING_SHAPE = SAFE_SHAPES[2]
+KEYED_SETTING_KEY = re.compile(r"^([a-z]{1,4})[:=]", re.IGNORECASE)
 BARE_NUMBER = re.compile(rf"^{NUMBER}$")
 DECIMAL_NUMBER = re.compile(r"^[<>~±+-]?\d{1,3}[.,]\d{1,3}$")
 MONTH_WORD = re.compile(rf"^{MONTH_NAME}$")
@@ -77,7 +87,8 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
     if word.confidence < SAFE_MIN_CONFIDENCE:
         return (_is_unit_after_number(word, previous_word) or _is_number_before_unit(word, next_word)
                 or _is_exact_label(word, text, next_word)
-                or _is_weak_setting(word, text, previous_word, next_word))
+                or _is_weak_setting(word, text, previous_word, next_word)
+                or _is_second_of_setting_pair(word, text, previous_word))
     if BARE_NUMBER.match(text):
         return _is_setting_value(word, previous_word, next_word)
     if any(shape.match(text) for shape in SAFE_SHAPES):
@@ -86,7 +97,7 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
     if key in KEEP_WORDS or key in TECHNIQUE_WORDS:
         return True
     # A label word ("Patient", "ID:", "DOB:") is kept; the value after it is not (not a label token).
-    if key in LABEL_TOKENS and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word)):
+    if _label_key(text) in LABEL_TOKENS and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word)):
         return True
     return (_is_unit_after_number(word, previous_word) or _is_number_before_unit(word, next_word)
             or (previous_word is None and _is_misread_label(text, key)))
@@ -150,6 +161,23 @@ def _is_weak_setting(word: OcrWord, text: str, previous_word: OcrWord | None, ne
             and _is_exact_setting_word(_core(previous_word.text)) and _close(previous_word, word))
 
 
+def _is_second_of_setting_pair(word: OcrWord, text: str, previous_word: OcrWord | None) -> bool:
+    """A technique word and its value in one word ("L:40"), read at SETTING_MIN_CONFIDENCE, right after
+    one read confidently ("W:400"): window width and level, repetition and echo time come in pairs, and
+    the second, shorter one costs Tesseract its confidence more often. Only technique keys ("ID:40" is
+    no setting)."""
+    if word.confidence < SETTING_MIN_CONFIDENCE or previous_word is None or not KEYED_SETTING_SHAPE.match(text):
+        return False
+    previous = _core(previous_word.text)
+    return (previous_word.confidence >= SAFE_MIN_CONFIDENCE and KEYED_SETTING_SHAPE.match(previous) is not None
+            and all(_technique_key(shape) for shape in (text, previous)) and _close(previous_word, word))
+
+
+def _technique_key(text: str) -> bool:
+    match = KEYED_SETTING_KEY.match(text)
+    return match is not None and match.group(1).lower() in SETTING_WORDS
+
+
 def _is_weak_number(word: OcrWord | None) -> bool:
     return (word is not None and word.confidence >= SETTING_MIN_CONFIDENCE
             and BARE_NUMBER.match(_core(word.text)) is not None)
@@ -164,9 +192,18 @@ def _is_exact_label(word: OcrWord, text: str, next_word: OcrWord | None) -> bool
     """A label word spelt exactly, with its colon or "#" ("Acc#", "DOB:"), read at a confidence that
     would not vouch for a value: Tesseract scores short capitalised labels low, and a value never ends
     in a label's colon after being read as one of the few label words."""
-    key = plain_key(text)
-    return (word.confidence >= LABEL_MIN_CONFIDENCE and key in LABEL_TOKENS
+    return (word.confidence >= LABEL_MIN_CONFIDENCE and _label_key(text) in LABEL_TOKENS
             and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word)))
+
+
+def _label_key(text: str) -> str:
+    """The key of a label word, with the digits Tesseract reads for the letters they look like ("1D:"
+    for "ID:", "D0B:" for "DOB:", as `normalize.OCR_FOLD` pairs them): label words hold no digits, so
+    a word with a letter that folds to one is that label. A word of digits alone stays a number."""
+    key = plain_key(text)
+    if key in LABEL_TOKENS or key.isdigit():
+        return key
+    return FOLDED_LABEL_TOKENS.get(folded_key(key), key)
 
 
 def _close(left: OcrWord, right: OcrWord) -> bool:
@@ -231,3 +268,127 @@ def _digit_group_runs(words: Sequence[OcrWord]) -> list[list[int]]:
                 runs.append([i])
         previous = word
     return runs
+
+
+def stretches_worth_reading_again(words: Sequence[OcrWord], mask: Sequence[bool],
+                                  flagged: Sequence[bool]) -> list[tuple[int, int]]:
+    """The stretches (first, last word) whose second reading may show unsafe words to be safe, by what
+    their place in the line says they may be, in the order to try them:
+    - an unsafe word alone, as the first word of a line holding PHI after it (the label announcing the
+      value: "Die" for "DOB:"), right before a bare number (a technique word: "jp 98" for "kVp 98"),
+      right after a setting and its value (the next setting, with its value: "TR 647 TRAN" for
+      "TR 647 TE 113"), or right before a unit read clearly (a measurement: "2259 mm" for "25.9 mm");
+    - the words before the line's first PHI value, together, when there are two or more and one is
+      unsafe: a label OCR split or garbled across words ("~ \\tient ID:" for "Patient ID:").
+    A word read confidently is what it says, and one the recognizer flagged (`flagged`) is filled
+    whatever it reads as: neither is read again alone, nor a word without a letter or a digit."""
+    chosen = [(k, k) for k in range(len(words)) if _worth_reading_alone(words, mask, flagged, k)]
+    value = next((k for k, is_phi in enumerate(flagged) if is_phi), 0)
+    if value >= 2 and not all(mask[:value]):
+        chosen.append((0, value - 1))
+    return chosen
+
+
+def _worth_reading_alone(words: Sequence[OcrWord], mask: Sequence[bool], flagged: Sequence[bool], k: int) -> bool:
+    word = words[k]
+    if (mask[k] or flagged[k] or word.confidence >= REREAD_BELOW_CONFIDENCE
+            or not any(ch.isalnum() for ch in word.text)):
+        return False
+    label_place = k == 0 and any(flagged[1:])
+    next_word = words[k + 1] if k + 1 < len(words) else None
+    before_value = next_word is not None and not flagged[k + 1] and _close(word, next_word)
+    setting_place = before_value and BARE_NUMBER.match(_core(next_word.text)) is not None
+    measurement_place = before_value and _is_trusted_unit(next_word)
+    next_setting_place = k >= 2 and mask[k - 1] and mask[k - 2] and _is_setting_value_after(words, k - 1)
+    return label_place or setting_place or measurement_place or next_setting_place
+
+
+def kept_after_second_reading(words: Sequence[OcrWord], flagged: Sequence[bool], first: int, last: int,
+                              second: Sequence[OcrWord]) -> dict[int, OcrWord]:
+    """What the second reading `second` of words first..last (the words read in their stretch alone),
+    in a line whose words the recognizer flagged as `flagged`, makes safe, by index, with the boxes to
+    keep (never wider than the first reading's boxes, nor than the second's): nothing, unless spelt
+    exactly as
+    - for one word: see `_kept_after_reading_word_again`;
+    - for the words before the line's first PHI value: one label phrase ("Patient ID:", "Accession:"
+      read as "Ac cession:"), ending with its colon or "#", and nothing else, every word read with
+      LABEL_MIN_CONFIDENCE (as a first reading spelt so is trusted); kept as one word over the stretch
+      the phrase covers.
+    An identifier or a name misread twice, differently, the second time as exactly a label with its
+    colon or a setting, and at a label's or a setting's place, is the risk taken."""
+    if not second:
+        return {}
+    if first == last:
+        return _kept_after_reading_word_again(words, first, second, any(flagged[first + 1:]))
+    keys = tuple(_label_key(_core(w.text)) for w in second)
+    if (first != 0 or last + 1 >= len(flagged) or not flagged[last + 1] or any(flagged[:last + 1])
+            or keys not in PHI_LABELS or not _core(second[-1].text).endswith(LABEL_SUFFIXES)
+            or min(w.confidence for w in second) < LABEL_MIN_CONFIDENCE):
+        return {}
+    left = max(words[first].box.left, min(w.box.left for w in second))
+    right = min(words[last].box.right, max(w.box.right for w in second))
+    if right <= left:
+        return {}
+    box = Box(left, words[first].box.top, right - left, words[first].box.height)
+    text = " ".join(w.text for w in second)
+    return {first: OcrWord(text, min(w.confidence for w in second), box, words[first].line_index, first)}
+
+
+def _kept_after_reading_word_again(words: Sequence[OcrWord], k: int, second: Sequence[OcrWord],
+                                   phi_after: bool) -> dict[int, OcrWord]:
+    """Word k read again as, first,
+    - a label with its colon or "#" ("DOB:", "Acc#"), read with LABEL_MIN_CONFIDENCE, where word k is
+      the line's first word and PHI follows it (`phi_after`): the label alone is kept; the value after it
+      stays as unsafe as before (a label vouches for no value);
+    - a technique word of two letters or more ("kVp", "mA"), read with SAFE_MIN_CONFIDENCE: it is kept,
+      with the number the second reading found after it within word k's box ("TE 113" read as "TRAN"),
+      or with the next word if that is now a setting value by the usual rules (`is_safe_word` with the
+      technique word before it);
+    - a number read with SAFE_MIN_CONFIDENCE, right before a unit read clearly ("25.9" before "mm" at
+      90+): a measurement.
+    The box kept is the part of word k's box the second reading puts the word in."""
+    again, word = second[0], words[k]
+    box = _common_box(word, again)
+    if box is None or again.confidence < LABEL_MIN_CONFIDENCE:
+        return {}
+    text = _core(again.text)
+    reread = OcrWord(again.text, again.confidence, box, word.line_index, word.word_index)
+    if k == 0 and phi_after and _label_key(text) in LABEL_TOKENS and text.endswith(LABEL_SUFFIXES):
+        return {k: reread}
+    if again.confidence < SAFE_MIN_CONFIDENCE:
+        return {}
+    following = words[k + 1] if k + 1 < len(words) else None
+    if _is_exact_setting_word(text) and len(second) >= 2 and _is_weak_number(second[1]) \
+            and second[1].confidence >= SAFE_MIN_CONFIDENCE and _close(again, second[1]):
+        value_box = _common_box(word, second[1])
+        if value_box is not None:
+            return {k: replace(reread, box=box.union(value_box))}
+    if _is_exact_setting_word(text) and following is not None:
+        if is_safe_word(following, words[k + 2] if k + 2 < len(words) else None, reread):
+            return {k: reread, k + 1: following}
+    if BARE_NUMBER.match(text) and following is not None and _is_trusted_unit(following):
+        return {k: reread}
+    return {}
+
+
+def is_settled_reading(second: Sequence[OcrWord]) -> bool:
+    """A second reading whose first word is read confidently ends the search for a better one: the word
+    is what it says ("2016" where the first reading saw "ing"), as a first reading that confident is."""
+    return bool(second) and second[0].confidence >= REREAD_BELOW_CONFIDENCE
+
+
+def _is_setting_value_after(words: Sequence[OcrWord], k: int) -> bool:
+    """Word k is a bare number right after a technique word ("647" in "TR 647")."""
+    return (k >= 1 and BARE_NUMBER.match(_core(words[k].text)) is not None
+            and _is_exact_setting_word(_core(words[k - 1].text)))
+
+
+def _is_trusted_unit(word: OcrWord) -> bool:
+    return word.confidence >= TRUSTED_UNIT_CONFIDENCE and plain_key(_core(word.text)) in UNIT_WORDS
+
+
+def _common_box(word: OcrWord, again: OcrWord) -> Box | None:
+    left, right = max(word.box.left, again.box.left), min(word.box.right, again.box.right)
+    if right <= left:
+        return None
+    return Box(left, word.box.top, right - left, word.box.height)

@@ -15,6 +15,13 @@ a whole.
 Why cached: cine loops repeat the same overlay on every frame. A crop is keyed by a hash of its
 binarised pixels (robust to JPEG noise) and the OCR settings; a repeated crop is recognised once.
 
+Why a word can be read again: Tesseract normalises a line as a whole, so one weak stretch of it (a
+label in a thinner stroke, on a different background, or set close to the value after it) may read as
+garbage while the rest reads well. The lines returned are `WordRereadingLine`s: the redaction policy may
+ask for a word, or a few words in a row, to be read again alone (`read_words_again`), only where a second
+reading can change what is kept (see `redaction_policy`), so the extra calls stay rare; they are cached
+like the lines.
+
 OCR text is identified data: it lives only in the returned `TextLine`s (memory). `text_hashes` gives the
 keyed hashes that may leave the identified zone.
 """
@@ -25,7 +32,8 @@ import hashlib
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from functools import partial
+from typing import Callable, Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -86,12 +94,26 @@ class OcrCache:
     hits: int = 0
     misses: int = 0
     tesseract_calls: int = 0
+    word_rereads: dict[str, list[tuple[_RelativeWord, ...]]] = field(default_factory=dict)
+    word_reread_calls: int = 0       # the share of `tesseract_calls` spent reading words again
+
+
+@dataclass(frozen=True)
+class WordRereadingLine(TextLine):
+    """A line read by `ocr_frames`, which can read some of its words again, alone:
+    `read_words_again(first, last)` yields, one preparation after the other, the words read in the
+    stretch of words first..last (from halfway to the word before, or the line's start, to halfway to
+    the word after, or the line's end), in frame coordinates; a caller stops at the reading it needs,
+    and later readings are never made."""
+
+    read_words_again: Callable[[int, int], Iterator[tuple[OcrWord, ...]]] | None = field(
+        default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class _Crop:
     region: Box               # the detected line, frame coordinates
-    origin: tuple[int, int]   # (left, top) of the crop in the frame
+    origin: tuple[float, float]   # (left, top) of the crop in the frame
     image: np.ndarray         # prepared: upscaled, dark text on light
     factor: float             # upscaling factor
     key: str
@@ -127,8 +149,65 @@ def ocr_frames(frames: Sequence[tuple[np.ndarray, Sequence[Box]]], settings: Ocr
 
         for crop, words in zip(todo, _recognise(todo, settings, cache, in_other_views)):
             cache.entries[crop.key] = words
-    return [[_to_text_line(crop, cache.entries[crop.key], index) for index, crop in enumerate(frame)]
-            for frame in crops]
+    return [[_rereading_line(crop, cache.entries[crop.key], index, settings, cache)
+             for index, crop in enumerate(frame)] for frame in crops]
+
+
+def _rereading_line(crop: _Crop, words: tuple[_RelativeWord, ...], line_index: int, settings: OcrSettings,
+                    cache: OcrCache) -> WordRereadingLine:
+    line = _to_text_line(crop, words, line_index)
+    return WordRereadingLine(line.region, line.words, partial(_readings_of_words, crop, words, line_index=line_index,
+                                                              settings=settings, cache=cache))
+
+
+def _readings_of_words(crop: _Crop, words: tuple[_RelativeWord, ...], first: int, last: int, line_index: int,
+                       settings: OcrSettings, cache: OcrCache) -> Iterator[tuple[OcrWord, ...]]:
+    """Words first..last read alone, once per preparation of the line cascade (the line's own
+    preparation, the other one, the distance from the local background, the background removed for
+    either polarity), each reading made only when the one before did not satisfy the caller. Cached by
+    the stretch's pixels, as crops are: a label repeated on every frame of a loop is read again once."""
+    cut = _words_cut(crop, words, first, last, settings)
+    if cut.image.shape[1] < 2:
+        return
+    done = cache.word_rereads.setdefault(cut.key, [])
+    height = settings.target_height
+    preparations: list[Callable[[np.ndarray], np.ndarray]] = [
+        lambda image: _prepared(image, settings.binarize, False),
+        lambda image: _prepared(image, not settings.binarize, False),
+        lambda image: _away_from_local_background(image, height),
+        lambda image: _background_removed(image, True, height),
+        lambda image: _background_removed(image, False, height),
+    ]
+    read = _read_in_process if settings.engine == "tesserocr" else _recognise_batch
+    for stage, prepare in enumerate(preparations):
+        if stage == len(done):
+            calls = cache.tesseract_calls
+            done.append(read([prepare(cut.image)], [cut], settings, cache)[0])
+            cache.word_reread_calls += cache.tesseract_calls - calls
+        yield _to_text_line(cut, done[stage], line_index).words
+
+
+def _words_cut(crop: _Crop, words: tuple[_RelativeWord, ...], first: int, last: int,
+               settings: OcrSettings) -> _Crop:
+    """The stretch of the crop over words first..last, halfway to their neighbours (to the crop's ends
+    for the line's first and last word), and never less than their boxes: a word box from a reading
+    that went wrong may be too narrow, or reach into the next word's (which then cannot mark its end).
+    Its polarity is its own: a label may be light on a dark band where the rest of its line is dark on
+    light ground."""
+    head, tail = words[first], words[last]
+    left = min((words[first - 1].left + words[first - 1].width + head.left) / 2, head.left) if first > 0 else 0.0
+    right = max((tail.left + tail.width + words[last + 1].left) / 2, tail.left + tail.width) \
+        if last + 1 < len(words) else None
+    start = min(max(int(np.floor(left * crop.factor)), 0), crop.image.shape[1])
+    stop = crop.image.shape[1] if right is None else min(int(np.ceil(right * crop.factor)), crop.image.shape[1])
+    stop = max(stop, start)
+    ox, oy = crop.origin
+    region_left = max(int(np.floor(ox + left)), crop.region.left)
+    region_right = crop.region.right if right is None else min(int(np.ceil(ox + right)), crop.region.right)
+    region = Box(region_left, crop.region.top, max(region_right - region_left, 1), crop.region.height)
+    image = np.ascontiguousarray(dark_text_on_light(crop.image[:, start:stop]))
+    key = f"{_crop_key(image, settings)}/words/{crop.factor}"
+    return _Crop(region, (ox + start / crop.factor, oy), image, crop.factor, key)
 
 
 def full_frame_ocr(grey: np.ndarray, psm: int = 3, lang: str = "eng", engine: str = "pytesseract") -> list[TextLine]:

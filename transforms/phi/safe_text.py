@@ -91,8 +91,10 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
                 or _is_second_of_setting_pair(word, text, previous_word))
     if BARE_NUMBER.match(text):
         return _is_setting_value(word, previous_word, next_word)
-    if any(shape.match(text) for shape in SAFE_SHAPES):
+    if any(shape.match(text) for shape in SAFE_SHAPES if shape is not KEYED_SETTING_SHAPE):
         return True
+    if KEYED_SETTING_SHAPE.match(text):          # "W:1200", "TR=807"; not "Pat:4412" (a key and a value)
+        return _technique_key(text)
     key = plain_key(text)
     if key in KEEP_WORDS or key in TECHNIQUE_WORDS:
         return True

@@ -21,12 +21,18 @@ def _commits(warehouse) -> list[str]:
     return sorted(p.name for p in log.glob("*.json"))
 
 
-def test_a_table_is_created_once(spark, warehouse):
+def test_a_table_is_created_once_and_then_not_asked_of_delta_again(spark, warehouse, monkeypatch):
     assert _commits(warehouse) == []
     ensure_table(spark, warehouse, SPEC)
-    ensure_table(spark, warehouse, SPEC)
     assert _commits(warehouse) == ["00000000000000000000.json"]
+
+    def refuse(_spark):
+        raise AssertionError("CREATE TABLE IF NOT EXISTS for a table whose log has a commit")
+
+    monkeypatch.setattr(DeltaTable, "createIfNotExists", refuse)     # a Spark round trip per call, ~70 a run
+    ensure_table(spark, warehouse, SPEC)
     assert read_table(spark, warehouse, SPEC).schema == SPEC.schema
+    assert _commits(warehouse) == ["00000000000000000000.json"]
 
 
 def test_merges_add_each_key_once_and_an_empty_merge_still_creates_the_table(spark, warehouse):

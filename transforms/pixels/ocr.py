@@ -170,16 +170,8 @@ def _readings_of_words(crop: _Crop, words: tuple[_RelativeWord, ...], first: int
     if cut.image.shape[1] < 2:
         return
     done = cache.word_rereads.setdefault(cut.key, [])
-    height = settings.target_height
-    preparations: list[Callable[[np.ndarray], np.ndarray]] = [
-        lambda image: _prepared(image, settings.binarize, False),
-        lambda image: _prepared(image, not settings.binarize, False),
-        lambda image: _away_from_local_background(image, height),
-        lambda image: _background_removed(image, True, height),
-        lambda image: _background_removed(image, False, height),
-    ]
     read = _read_in_process if settings.engine == "tesserocr" else _recognise_batch
-    for stage, prepare in enumerate(preparations):
+    for stage, prepare in enumerate(_preparations(settings)):
         if stage == len(done):
             calls = cache.tesseract_calls
             done.append(read([prepare(cut.image)], [cut], settings, cache)[0])
@@ -316,14 +308,14 @@ def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache,
     a crop read as nothing, the opposite polarity. Most crops stop after the first reading, so the
     retries cost only where they are needed (with pytesseract each stage is one call for all its crops)."""
     read = _read_in_process if settings.engine == "tesserocr" else _recognise_batch
-    results = list(read([_prepared(c.image, settings.binarize, False) for c in crops], crops, settings, cache))
-    height = settings.target_height
+    own, other, local, dark_text, light_text = _preparations(settings)
+    results = list(read([own(c.image) for c in crops], crops, settings, cache))
     other_views = in_other_views or (lambda crop: [])
     stages: list[Callable[[_Crop], list[tuple[_Crop, np.ndarray]]]] = [
-        lambda c: [(c, _prepared(c.image, not settings.binarize, False))],
-        lambda c: [(o, _prepared(o.image, settings.binarize, False)) for o in other_views(c)],
-        lambda c: [(c, _away_from_local_background(c.image, height))],
-        lambda c: [(c, _background_removed(c.image, True, height)), (c, _background_removed(c.image, False, height))],
+        lambda c: [(c, other(c.image))],
+        lambda c: [(o, own(o.image)) for o in other_views(c)],
+        lambda c: [(c, local(c.image))],
+        lambda c: [(c, dark_text(c.image)), (c, light_text(c.image))],
     ]
     for stage in stages:
         weak = [k for k, words in enumerate(results) if _reading_score(words, crops[k]) < settings.retry_below]
@@ -332,6 +324,20 @@ def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache,
     _read_again(unread, lambda c: [(c, _prepared(c.image, settings.binarize, True))], crops, results, read,
                 settings, cache)
     return results
+
+
+def _preparations(settings: OcrSettings) -> list[Callable[[np.ndarray], np.ndarray]]:
+    """The preparations of one crop, in the cascade's order: its own (binarised or grey, as set), the
+    other one, the distance from the local background, the background removed for dark text, then for
+    light text. The line cascade tries the frame's other views between the second and the third."""
+    height = settings.target_height
+    return [
+        lambda image: _prepared(image, settings.binarize, False),
+        lambda image: _prepared(image, not settings.binarize, False),
+        lambda image: _away_from_local_background(image, height),
+        lambda image: _background_removed(image, True, height),
+        lambda image: _background_removed(image, False, height),
+    ]
 
 
 def _read_again(which: list[int], attempts: Callable[[_Crop], list[tuple[_Crop, np.ndarray]]], crops: list[_Crop],

@@ -118,7 +118,7 @@ def _line_record(frame: int, line: TextLine, spans: list[PhiSpan], keyring: Keyr
                  filled: list[Box]) -> BoxRecord:
     # A span belongs to the line whose words it covers (line regions are padded and may touch the
     # neighbouring line; word boxes do not).
-    hits = [s for s in spans if any(_overlaps(b, w.box) for b in s.boxes for w in line.words)]
+    hits = [s for s in spans if any(b.overlaps(w.box) for b in s.boxes for w in line.words)]
     confidences = [w.confidence for w in line.words]
     return BoxRecord(
         frame=frame, box=line.region,
@@ -126,12 +126,9 @@ def _line_record(frame: int, line: TextLine, spans: list[PhiSpan], keyring: Keyr
         text_hash=keyring.hexdigest(OCR_TEXT_PURPOSE, line.text) if line.words else None,
         is_phi=bool(hits), category=hits[0].category if hits else None,
         source=hits[0].source if hits else None,
-        redacted=any(_overlaps(b, line.region) for b in filled),
+        redacted=any(b.overlaps(line.region) for b in filled),
     )
 
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return a.left < b.right and b.left < a.right and a.top < b.bottom and b.top < a.bottom
 
 
 def _write_frame(staging_dir: str, index: int, data: bytes) -> None:

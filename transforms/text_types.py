@@ -23,6 +23,11 @@ class Box:
     def bottom(self) -> int:
         return self.top + self.height
 
+    def overlaps(self, other: "Box") -> bool:
+        """The two boxes share at least one pixel."""
+        return self.left < other.right and other.left < self.right and self.top < other.bottom \
+            and other.top < self.bottom
+
     def union(self, other: "Box") -> "Box":
         left, top = min(self.left, other.left), min(self.top, other.top)
         return Box(left, top, max(self.right, other.right) - left, max(self.bottom, other.bottom) - top)

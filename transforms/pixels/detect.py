@@ -264,7 +264,7 @@ def merge_overlapping(boxes: list[Box]) -> list[Box]:
         result: list[Box] = []
         for box in sorted(merged, key=lambda b: (b.top, b.left)):
             for k, other in enumerate(result):
-                if _overlaps(box, other):
+                if box.overlaps(other):
                     result[k] = other.union(box)
                     changed = True
                     break
@@ -273,6 +273,3 @@ def merge_overlapping(boxes: list[Box]) -> list[Box]:
         merged = result
     return merged
 
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return a.left < b.right and b.left < a.right and a.top < b.bottom and b.top < a.bottom

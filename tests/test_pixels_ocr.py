@@ -165,6 +165,22 @@ def test_a_word_is_read_again_alone_on_demand_one_preparation_at_a_time_and_cach
         assert all(region.left - 2 <= w.box.left and w.box.right <= region.right + 2 for w in reading)
 
 
+def test_the_readings_that_lost_stay_with_the_line():
+    """The cascade keeps the reading that explains the line best; the others (another preparation,
+    another view) stay with the line, placed in the frame, for the redaction policy: here one of them
+    spells the label the chosen one made garbage of. A repeated crop gets them from the cache."""
+    page, region = label_on_a_dark_band()
+    cache = OcrCache()
+    [line] = ocr_regions(page, [region], OcrSettings(), cache)
+    assert line.other_readings and line.words not in line.other_readings
+    assert any(reading and reading[0].text == "DOB:" for reading in line.other_readings), line.other_readings
+    for reading in line.other_readings:          # frame coordinates, within the line's band
+        assert all(region.top - 2 <= w.box.top and w.box.bottom <= region.bottom + 2 for w in reading)
+    calls = cache.tesseract_calls
+    [again] = ocr_regions(page, [region], OcrSettings(), cache)
+    assert cache.tesseract_calls == calls and again.other_readings == line.other_readings
+
+
 def test_a_stretch_to_read_again_is_halfway_to_its_neighbours_and_never_narrower_than_its_words():
     region = Box(0, 0, 200, 20)
     image = np.full((20, 200), 255, np.uint8)

@@ -283,3 +283,30 @@ def test_the_policy_reads_again_only_where_it_may_help_and_stops_at_the_first_re
     boxes = boxes_to_fill([WordRereadingLine(line.region, words, unhelpful)], [], [span], "phi", 64, 512)
     assert unhelpful.made == 1 and covered(boxes, words[0].box) == 1.0        # a confident reading settles it
     assert is_settled_reading([word("2016", 10, confidence=96)]) and not is_settled_reading([])
+
+
+def test_an_initial_is_not_the_technique_word_or_marker_it_spells():
+    assert not is_safe_word(word("Z.", 0)) and not is_safe_word(word("L.", 0))
+    assert is_safe_word(word("Z", 0)) and is_safe_word(word("L", 0))
+
+
+def test_a_word_another_reading_spells_safely_is_kept_unless_this_reading_vouches_otherwise():
+    """The line's chosen reading made garbage of a thin label that a losing reading (another view or
+    preparation) spelt: the label is kept, the value after it is filled all the same."""
+    chosen = (word("wer", 10, confidence=66), word("Tlustek", 60, confidence=40))
+    other = (word("Name:", 10, confidence=93), word("Z.", 60, confidence=93), word("7ooonpag", 80, confidence=0))
+    line = WordRereadingLine(Box(5, 8, 200, 16), chosen, None, (other,))
+    boxes = boxes_to_fill([line], [], [], "phi", 64, 512)
+    assert covered(boxes, other[0].box) == 0.0 and covered(boxes, chosen[1].box) == 1.0
+    assert covered(boxes, other[1].box) == 1.0                                     # an initial is PHI
+    flagged = PhiSpan("NAME", "dictionary", 1.0, (chosen[0].box,), "h")
+    assert covered(boxes_to_fill([line], [], [flagged], "phi", 64, 512), other[0].box) == 1.0
+    confident = WordRereadingLine(line.region, (word("Gitta", 10, confidence=96),), None, (other,))
+    assert covered(boxes_to_fill([confident], [], [], "phi", 64, 512), other[0].box) == 1.0
+
+
+@pytest.mark.parametrize("text", ["a", "1", "315°", "2%", "“s"])
+def test_another_reading_never_vouches_for_a_lone_character_or_a_digit_read_as_a_symbol(text):
+    chosen = (word("sl", 10, confidence=35),)
+    line = WordRereadingLine(Box(5, 8, 200, 16), chosen, None, ((word(text, 10, confidence=90),),))
+    assert covered(boxes_to_fill([line], [], [], "phi", 64, 512), chosen[0].box) == 1.0

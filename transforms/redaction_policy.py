@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from transforms.phi.safe_text import (is_settled_reading, kept_after_second_reading, safe_mask,
-                                      stretches_worth_reading_again)
+from transforms.phi.safe_text import (is_settled_reading, kept_after_second_reading, safe_in_other_reading,
+                                      safe_mask, stretches_worth_reading_again)
 from transforms.text_types import Box, OcrWord, PhiSpan, TextLine
 
 KEEP_MARGIN = 1      # pixels kept around a safe word
@@ -37,7 +37,7 @@ def boxes_to_fill(lines: Sequence[TextLine], unread_regions: Sequence[Box], span
     phi_boxes = [box for span in spans for box in span.boxes]
     regions = [line.region for line in lines] + list(unread_regions)
     marks = {r for r in regions
-             if is_lone_mark(r, regions, rows, columns) and not any(_overlaps(r, b) for b in phi_boxes)}
+             if is_lone_mark(r, regions, rows, columns) and not any(r.overlaps(b) for b in phi_boxes)}
     fill = [b.padded(PADDING, rows, columns) for b in unread_regions if b not in marks]
     for line in lines:
         if line.region not in marks:
@@ -86,7 +86,7 @@ def _line_fill(line: TextLine, phi_boxes: Sequence[Box], rows: int, columns: int
 def _kept_words(line: TextLine, phi_boxes: Sequence[Box]) -> list[OcrWord]:
     """The line's safe words outside every PHI box, some of them as a second reading found them."""
     words = list(line.words)
-    flagged = [any(_overlaps(w.box, b) for b in phi_boxes) for w in words]
+    flagged = [any(w.box.overlaps(b) for b in phi_boxes) for w in words]
     safe = safe_mask(words)
     read_words_again = getattr(line, "read_words_again", None)     # lines from `ocr.py` only
     if read_words_again is not None:
@@ -101,7 +101,11 @@ def _kept_words(line: TextLine, phi_boxes: Sequence[Box]) -> list[OcrWord]:
             for i, word in kept.items():
                 if not flagged[i]:
                     words[i], safe[i] = word, True
-    return [w for w, s, f in zip(words, safe, flagged) if s and not f]
+    kept = [w for w, s, f in zip(words, safe, flagged) if s and not f]
+    for reading in getattr(line, "other_readings", ()):     # lines from `ocr.py` only
+        kept.extend(w for w in safe_in_other_reading(words, safe, flagged, reading)
+                    if not any(w.box.overlaps(b) for b in phi_boxes))
+    return kept
 
 
 def _near_border(region: Box, rows: int, columns: int) -> bool:
@@ -119,6 +123,3 @@ def _merged(intervals: list[tuple[int, int]], max_gap: int = 0) -> list[tuple[in
             merged.append((start, end))
     return merged
 
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return a.left < b.right and b.left < a.right and a.top < b.bottom and b.top < a.bottom

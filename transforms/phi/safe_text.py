@@ -74,6 +74,8 @@ LABEL_SUFFIXES = (":", "#")
 SEPARATOR_MISREADS = frozenset({":", "|", "#", "!", ";"})   # a colon set apart, as Tesseract reads it
 WORD_SPACE_HEIGHTS = 1.5   # the widest word space, in text heights (monospaced fonts)
 MIN_GROUPED_DIGITS = 6      # digit groups set a space apart that add up to this many are one number
+PLAIN_WORD = re.compile(r"^[^\W_][\w.,:/#=+-]*$")
+INITIAL = re.compile(r"^[^\W\d_]\.$")
 DIGIT_GROUP = re.compile(r"^[\d.,/:()-]*\d[\d.,/:()-]*$")
 
 
@@ -83,6 +85,8 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
         return True
     text = _core(word.text)
     if not text:            # a bar or a quote alone may be a misread digit or letter: not vouched for
+        return False
+    if INITIAL.match(text):  # "Z." is a name's initial, not the technique word or the marker it spells
         return False
     if word.confidence < SAFE_MIN_CONFIDENCE:
         return (_is_unit_after_number(word, previous_word) or _is_number_before_unit(word, next_word)
@@ -371,6 +375,29 @@ def _kept_after_reading_word_again(words: Sequence[OcrWord], k: int, second: Seq
     if BARE_NUMBER.match(text) and following is not None and _is_trusted_unit(following):
         return {k: reread}
     return {}
+
+
+def safe_in_other_reading(words: Sequence[OcrWord], mask: Sequence[bool], flagged: Sequence[bool],
+                          other: Sequence[OcrWord]) -> list[OcrWord]:
+    """Words of another reading of the same line (another view or preparation, which lost to `words` on
+    the line as a whole) that are safe there, with that reading's neighbours, and read at
+    `SAFE_MIN_CONFIDENCE` or more, unless they overlap a word of `words` that is flagged as PHI or read
+    unsafe at `REREAD_BELOW_CONFIDENCE` or more (taken as read). Tesseract normalises a line as a whole:
+    the preparation that reads a thin label or a faint scale best may read the rest of its line worse."""
+    taken = [w.box for w, safe, phi in zip(words, mask, flagged)
+             if phi or (not safe and w.confidence >= REREAD_BELOW_CONFIDENCE)]
+    return [w for w, safe in zip(other, safe_mask(other))
+            if safe and w.confidence >= SAFE_MIN_CONFIDENCE and _is_plain_word(w.text)
+            and not any(w.box.overlaps(b) for b in taken)]
+
+
+def _is_plain_word(text: str) -> bool:
+    """Two letters or digits or more, and no mark but a label's or a number's: what a reading that lost
+    makes of pixels it cannot read is mostly a lone letter ("a" over an identifier), or digits with a
+    symbol for a digit ("315°" for "3150"), which the safe shapes would take for a marker or a unit."""
+    text = _core(text)
+    return sum(ch.isalnum() for ch in text) >= 2 and PLAIN_WORD.match(text) is not None
+
 
 
 def is_settled_reading(second: Sequence[OcrWord]) -> bool:

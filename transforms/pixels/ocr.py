@@ -94,6 +94,7 @@ class OcrCache:
     hits: int = 0
     misses: int = 0
     tesseract_calls: int = 0
+    other_readings: dict[str, tuple[tuple[_RelativeWord, ...], ...]] = field(default_factory=dict)
     word_rereads: dict[str, list[tuple[_RelativeWord, ...]]] = field(default_factory=dict)
     word_reread_calls: int = 0       # the share of `tesseract_calls` spent reading words again
 
@@ -108,6 +109,7 @@ class WordRereadingLine(TextLine):
 
     read_words_again: Callable[[int, int], Iterator[tuple[OcrWord, ...]]] | None = field(
         default=None, compare=False, repr=False)
+    other_readings: tuple[tuple[OcrWord, ...], ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,9 @@ def ocr_frames(frames: Sequence[tuple[np.ndarray, Sequence[Box]]], settings: Ocr
             views, regions = views_of[crop.key]
             return [_make_crop(view, crop.region, settings, regions) for view in views]
 
-        for crop, words in zip(todo, _recognise(todo, settings, cache, in_other_views)):
+        for crop, (words, others) in zip(todo, _recognise(todo, settings, cache, in_other_views)):
             cache.entries[crop.key] = words
+            cache.other_readings[crop.key] = others
     return [[_rereading_line(crop, cache.entries[crop.key], index, settings, cache)
              for index, crop in enumerate(frame)] for frame in crops]
 
@@ -156,8 +159,9 @@ def ocr_frames(frames: Sequence[tuple[np.ndarray, Sequence[Box]]], settings: Ocr
 def _rereading_line(crop: _Crop, words: tuple[_RelativeWord, ...], line_index: int, settings: OcrSettings,
                     cache: OcrCache) -> WordRereadingLine:
     line = _to_text_line(crop, words, line_index)
+    others = tuple(_to_text_line(crop, other, line_index).words for other in cache.other_readings.get(crop.key, ()))
     return WordRereadingLine(line.region, line.words, partial(_readings_of_words, crop, words, line_index=line_index,
-                                                              settings=settings, cache=cache))
+                                                              settings=settings, cache=cache), others)
 
 
 def _readings_of_words(crop: _Crop, words: tuple[_RelativeWord, ...], first: int, last: int, line_index: int,
@@ -296,7 +300,8 @@ def _unique_uncached(crops: list[_Crop], cache: OcrCache) -> list[_Crop]:
 
 
 def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache,
-               in_other_views: Callable[[_Crop], list[_Crop]] | None = None) -> list[tuple[_RelativeWord, ...]]:
+               in_other_views: Callable[[_Crop], list[_Crop]] | None = None
+               ) -> list[tuple[tuple[_RelativeWord, ...], tuple[tuple[_RelativeWord, ...], ...]]]:
     """Words of each crop: read once, then, while a crop's reading stays weak (`_reading_score` below
     `settings.retry_below`), again with the next preparation; the best reading wins.
 
@@ -310,6 +315,7 @@ def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache,
     read = _read_in_process if settings.engine == "tesserocr" else _recognise_batch
     own, other, local, dark_text, light_text = _preparations(settings)
     results = list(read([own(c.image) for c in crops], crops, settings, cache))
+    readings = [[words] for words in results]
     other_views = in_other_views or (lambda crop: [])
     stages: list[Callable[[_Crop], list[tuple[_Crop, np.ndarray]]]] = [
         lambda c: [(c, other(c.image))],
@@ -319,11 +325,12 @@ def _recognise(crops: list[_Crop], settings: OcrSettings, cache: OcrCache,
     ]
     for stage in stages:
         weak = [k for k, words in enumerate(results) if _reading_score(words, crops[k]) < settings.retry_below]
-        _read_again(weak, stage, crops, results, read, settings, cache)
+        _read_again(weak, stage, crops, results, readings, read, settings, cache)
     unread = [k for k, words in enumerate(results) if not words]
-    _read_again(unread, lambda c: [(c, _prepared(c.image, settings.binarize, True))], crops, results, read,
-                settings, cache)
-    return results
+    _read_again(unread, lambda c: [(c, _prepared(c.image, settings.binarize, True))], crops, results, readings,
+                read, settings, cache)
+    return [(best, tuple(words for words in made if words and words is not best))
+            for best, made in zip(results, readings)]
 
 
 def _preparations(settings: OcrSettings) -> list[Callable[[np.ndarray], np.ndarray]]:
@@ -341,13 +348,16 @@ def _preparations(settings: OcrSettings) -> list[Callable[[np.ndarray], np.ndarr
 
 
 def _read_again(which: list[int], attempts: Callable[[_Crop], list[tuple[_Crop, np.ndarray]]], crops: list[_Crop],
-                results: list[tuple[_RelativeWord, ...]], read, settings: OcrSettings, cache: OcrCache) -> None:
-    """Read the crops `which` again as `attempts` prepares them; keep a reading where it scores better."""
+                results: list[tuple[_RelativeWord, ...]], readings: list[list[tuple[_RelativeWord, ...]]], read,
+                settings: OcrSettings, cache: OcrCache) -> None:
+    """Read the crops `which` again as `attempts` prepares them; keep a reading where it scores better,
+    and every reading in `readings`."""
     tries = [(k, crop, image) for k in which for crop, image in attempts(crops[k])]
     if not tries:
         return
     for (k, _, _), words in zip(tries, read([image for _, _, image in tries], [crop for _, crop, _ in tries],
                                             settings, cache)):
+        readings[k].append(words)
         if _reading_score(words, crops[k]) > _reading_score(results[k], crops[k]):
             results[k] = words
 

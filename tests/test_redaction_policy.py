@@ -303,6 +303,10 @@ def test_a_word_another_reading_spells_safely_is_kept_unless_this_reading_vouche
     assert covered(boxes_to_fill([line], [], [flagged], "phi", 64, 512), other[0].box) == 1.0
     confident = WordRereadingLine(line.region, (word("Gitta", 10, confidence=96),), None, (other,))
     assert covered(boxes_to_fill([confident], [], [], "phi", 64, 512), other[0].box) == 1.0
+    # The same word read the same way is no contradiction: the other reading only gives it its unit.
+    number = WordRereadingLine(line.region, (word("6.625", 10, confidence=91), word("a0", 60, confidence=61)),
+                               None, ((word("6.625", 10, confidence=71), word("mm", 60, confidence=70)),))
+    assert covered(boxes_to_fill([number], [], [], "phi", 64, 512), number.words[0].box) == 0.0
 
 
 @pytest.mark.parametrize("text", ["a", "1", "315°", "2%", "“s"])

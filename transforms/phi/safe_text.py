@@ -381,14 +381,19 @@ def safe_in_other_reading(words: Sequence[OcrWord], mask: Sequence[bool], flagge
                           other: Sequence[OcrWord]) -> list[OcrWord]:
     """Words of another reading of the same line (another view or preparation, which lost to `words` on
     the line as a whole) that are safe there, with that reading's neighbours, and read at
-    `SAFE_MIN_CONFIDENCE` or more, unless they overlap a word of `words` that is flagged as PHI or read
-    unsafe at `REREAD_BELOW_CONFIDENCE` or more (taken as read). Tesseract normalises a line as a whole:
-    the preparation that reads a thin label or a faint scale best may read the rest of its line worse."""
-    taken = [w.box for w, safe, phi in zip(words, mask, flagged)
-             if phi or (not safe and w.confidence >= REREAD_BELOW_CONFIDENCE)]
+    `SAFE_MIN_CONFIDENCE` or more. Tesseract normalises a line as a whole: the preparation that reads a
+    thin label or a faint scale best may read the rest of its line worse.
+
+    Not where `words` vouch for something else: a word flagged as PHI, or read otherwise and unsafe at
+    `REREAD_BELOW_CONFIDENCE` or more (taken as read). The same word read the same way only gains the
+    other reading's context ("6.625" before "mm" where this reading saw "a")."""
+    def contradicted(word: OcrWord) -> bool:
+        return any(word.box.overlaps(mine.box) and (phi or _core(mine.text) != _core(word.text))
+                   for mine, safe, phi in zip(words, mask, flagged)
+                   if phi or (not safe and mine.confidence >= REREAD_BELOW_CONFIDENCE))
+
     return [w for w, safe in zip(other, safe_mask(other))
-            if safe and w.confidence >= SAFE_MIN_CONFIDENCE and _is_plain_word(w.text)
-            and not any(w.box.overlaps(b) for b in taken)]
+            if safe and w.confidence >= SAFE_MIN_CONFIDENCE and _is_plain_word(w.text) and not contradicted(w)]
 
 
 def _is_plain_word(text: str) -> bool:

@@ -24,7 +24,7 @@ from pydicom.uid import generate_uid
 from tests.conftest import PRESIDIO_SAMPLES
 from transforms.scoring import score_directories
 from transforms.scoring.cli import main as score_main
-from transforms.scoring.coverage import BoxMeasure, is_phi_removed, measure_box
+from transforms.scoring.coverage import BoxMeasure, is_phi_removed, lossy_tolerance, measure_box, text_mask
 from transforms.scoring.ocr import OcrRequest, read_boxes
 from transforms.synth.encoding import write_instance
 from transforms.synth.truth import FileTruth, load_truth_dir
@@ -340,6 +340,25 @@ def _presidio_boxes() -> dict[str, list[tuple[Box, str]]]:
 
 
 @pytest.mark.skipif(not PRESIDIO.exists(), reason="shared reference samples not mounted")
+def test_paint_beyond_the_truth_boxes_is_not_taken_for_codec_error() -> None:
+    """A lossy output: codec noise of +-2 everywhere, and a filled line whose paint (4095) reaches past
+    its truth box over a word space and padding. The paint is far from the codec's error; counted in
+    the tolerance, it made the fill over bright anatomy (3000 -> 4095) look unchanged."""
+    rng = np.random.default_rng(5)
+    before = np.full((200, 300), 400, np.int64)
+    before[20:40, 100:200] = 3000                                    # bright anatomy under the text
+    after = before + rng.integers(-2, 3, before.shape)
+    after[18:42, 20:280] = 4095                                      # the line's fill, padding included
+    truth = Box(100, 22, 100, 16)
+    outside = ~text_mask(before.shape, [truth])
+    tolerance = lossy_tolerance(before, after, outside)
+    assert tolerance <= 2
+    box = (slice(truth.top, truth.bottom), slice(truth.left, truth.right))
+    assert measure_box(before[box], after[box], tolerance, lossy=True).coverage == 1.0
+    noise_only = before + rng.integers(-2, 3, before.shape)             # no paint: the codec's level
+    assert lossy_tolerance(before, noise_only, outside) == 2
+
+
 def test_ocr_and_coverage_on_real_burned_in_phi() -> None:
     """Real images (TCIA pseudo-PHI via Presidio): the OCR reads their burned-in PHI, and after the
     boxes are painted it reads none of it and coverage is complete."""

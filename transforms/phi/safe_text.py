@@ -70,7 +70,7 @@ SETTING_WORDS = TECHNIQUE_WORDS - LABEL_TOKENS     # "No" and "Sec" also end lab
 NOISE_AROUND_WORD = "\"'`‘’“”„|~_-"   # quotes, bars and dashes OCR adds at a word's ends (from a
                                           # cursor, a ruler tick or a line of the anatomy)
 NOISE_BEFORE_WORD = ",.;"                 # specks read as punctuation in front of a word (",Acc#")
-LABEL_SUFFIXES = (":", "#")
+LABEL_SUFFIXES = (":", "#", ";")     # a label's colon, or "#", or the colon read as ";" (small serif type)
 SEPARATOR_MISREADS = frozenset({":", "|", "#", "!", ";"})   # a colon set apart, as Tesseract reads it
 WORD_SPACE_HEIGHTS = 1.5   # the widest word space, in text heights (monospaced fonts)
 MIN_GROUPED_DIGITS = 6      # digit groups set a space apart that add up to this many are one number

@@ -49,6 +49,15 @@ def test_a_safe_looking_word_read_with_low_confidence_is_not_trusted():
     assert not is_safe_word(word("kVp", 0, confidence=30))
 
 
+def test_a_number_with_a_mark_for_a_unit_needs_a_technique_word_before_it_or_a_line_to_itself():
+    """"%" and "°" are what OCR makes of a digit as often as they are units: "315°" after a misread
+    "ID:" is the identifier, "30°" after "LAO" an angle."""
+    assert safe_mask([word("WD:", 10), word("315°", 40)]) == [False, False]
+    assert safe_mask([word("LAO", 10), word("30°", 40)]) == [True, True]
+    assert safe_mask([word("Gain", 10), word("59%", 50)]) == [True, True]
+    assert safe_mask([word("59%", 10)]) == [True]
+
+
 def test_a_unit_right_after_a_trusted_number_is_kept_at_lower_confidence():
     number, unit = word("7.5", 10), word("fps", 40, confidence=40)
     assert safe_mask([number, unit]) == [True, True]

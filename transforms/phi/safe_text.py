@@ -64,6 +64,7 @@ NUMBER_SHAPE = SAFE_SHAPES[0]
 KEYED_SETTING_SHAPE = SAFE_SHAPES[2]
 KEYED_SETTING_KEY = re.compile(r"^([a-z]{1,4})[:=]", re.IGNORECASE)
 BARE_NUMBER = re.compile(rf"^{NUMBER}$")
+SYMBOL_MEASURE = re.compile(rf"^{NUMBER}[%°]$")
 DECIMAL_NUMBER = re.compile(r"^[<>~±+-]?\d{1,3}[.,]\d{1,3}$")
 MONTH_WORD = re.compile(rf"^{MONTH_NAME}$")
 SETTING_WORDS = TECHNIQUE_WORDS - LABEL_TOKENS     # "No" and "Sec" also end labels ("MR No", "Soc Sec")
@@ -93,8 +94,8 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
                 or _is_exact_label(word, text, next_word)
                 or _is_weak_setting(word, text, previous_word, next_word)
                 or _is_second_of_setting_pair(word, text, previous_word))
-    if BARE_NUMBER.match(text):
-        return _is_setting_value(word, previous_word, next_word)
+    if BARE_NUMBER.match(text) or SYMBOL_MEASURE.match(text):   # "59%", "30°": a digit misread as a mark
+        return _is_setting_value(word, previous_word, next_word)     # looks the same ("315°" for "3150")
     if any(shape.match(text) for shape in SAFE_SHAPES if shape is not KEYED_SETTING_SHAPE):
         return True
     if KEYED_SETTING_SHAPE.match(text):          # "W:1200", "TR=807"; not "Pat:4412" (a key and a value)

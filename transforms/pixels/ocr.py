@@ -397,7 +397,8 @@ def _reading_score(words: tuple[_RelativeWord, ...], crop: _Crop) -> float:
     if not words:
         return -1.0
     width = max(crop.region.width, 1)
-    return float(sum(w.confidence * min(w.width, width) for w in words) / width)
+    explained = [min(w.width, width, len(w.text) * crop.region.height) for w in words]
+    return float(sum(w.confidence * e for w, e in zip(words, explained)) / max(width, sum(explained)))
 
 
 def _recognise_batch(images: list[np.ndarray], crops: list[_Crop], settings: OcrSettings,

@@ -7,7 +7,7 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-from warehouse.delta_io import ensure_table, merge_new_rows, read_table, table_location, upsert_rows
+from warehouse.delta_io import ensure_table, merge_new_rows, read_table, table_location, update_matched, upsert_rows
 from warehouse.tables import TableSpec
 
 pytestmark = pytest.mark.spark
@@ -44,3 +44,19 @@ def test_merges_add_each_key_once_and_an_empty_merge_still_creates_the_table(spa
     merge_new_rows(spark, warehouse, SPEC, rows)
     upsert_rows(spark, warehouse, SPEC, spark.createDataFrame([("b", 5), ("c", 3)], SPEC.schema))
     assert sorted(tuple(r) for r in read_table(spark, warehouse, SPEC).collect()) == [("a", 1), ("b", 5), ("c", 3)]
+
+
+def test_update_matched_sets_only_the_rows_its_condition_matches_and_inserts_nothing(spark, warehouse):
+    """How gold closes a quarantine row once a later run published the file: open rows of the
+    published contents get `resolved_at`; resolved rows and other files keep theirs."""
+    schema = StructType([StructField("sha256", StringType(), False), StructField("resolved_at", StringType(), True)])
+    spec = TableSpec("silver", "delta_io_resolve_probe", schema, ("sha256",), False)
+    merge_new_rows(spark, warehouse, spec, spark.createDataFrame(
+        [("fixed", None), ("still_held", None), ("done_before", "2026-01-01")], spec.schema))
+    published = spark.createDataFrame([("fixed",), ("done_before",), ("never_held",)], "sha256 string")
+    update_matched(spark, warehouse, spec, published, "t.sha256 = s.sha256 AND t.resolved_at IS NULL",
+                   {"resolved_at": "'2026-11-27'"})
+    update_matched(spark, warehouse, spec, spark.createDataFrame([], "sha256 string"), "t.sha256 = s.sha256",
+                   {"resolved_at": "'never'"})
+    assert sorted(tuple(r) for r in read_table(spark, warehouse, spec).collect()) == [
+        ("done_before", "2026-01-01"), ("fixed", "2026-11-27"), ("still_held", None)]

@@ -75,6 +75,17 @@ def _merge(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: Dat
     merge.whenNotMatchedInsertAll().execute()
 
 
+def update_matched(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame, condition: str,
+                   assignments: dict[str, str]) -> None:
+    """Set `assignments` (SQL expressions) on the table's rows that match `rows` under `condition`
+    (the table aliased `t`, the rows `s`); nothing is inserted."""
+    ensure_table(spark, warehouse, spec)
+    if rows.isEmpty():
+        return
+    (DeltaTable.forPath(spark, table_location(warehouse, spec)).alias("t").merge(rows.alias("s"), condition)
+     .whenMatchedUpdate(set=assignments).execute())
+
+
 def append_rows(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame) -> None:
     """Blind append, for rows whose key is new by construction (e.g. keyed on a fresh run id)."""
     ensure_table(spark, warehouse, spec)

@@ -5,7 +5,6 @@ from typing import Iterator
 
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, MaterializeResult, MetadataValue, asset
-from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
@@ -18,7 +17,7 @@ from transforms.leakage import LEAKAGE_RULES
 from transforms.publish import PublishConflict, gold_relative_path, publish_file
 from transforms.spark import task_partitions
 from warehouse import tables
-from warehouse.delta_io import batch_files, ensure_table, merge_new_rows, read_table, table_location
+from warehouse.delta_io import batch_files, merge_new_rows, read_table, update_matched
 from warehouse.schemas import GOLD_MANIFEST
 
 PIPELINE_VERSION = "deidlake-0.1.0"
@@ -123,10 +122,8 @@ def _manifest_rows(published, pipeline: PipelineSettings, run_id: str):
 def _resolve_quarantine(session, wh, run_key: str) -> None:
     """A file published after a fix leaves quarantine: its open rows get `resolved_at`."""
     published = read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key).select("sha256")
-    ensure_table(session, wh, tables.QUARANTINE)
-    DeltaTable.forPath(session, table_location(wh, tables.QUARANTINE)).alias("q").merge(
-        published.alias("p"), "q.sha256 = p.sha256 AND q.resolved_at IS NULL"
-    ).whenMatchedUpdate(set={"resolved_at": "current_timestamp()"}).execute()
+    update_matched(session, wh, tables.QUARANTINE, published, "t.sha256 = s.sha256 AND t.resolved_at IS NULL",
+                   {"resolved_at": "current_timestamp()"})
 
 
 def _accounting(session, wh, batch_id: str, run_key: str):

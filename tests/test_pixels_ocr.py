@@ -203,8 +203,8 @@ def test_a_short_word_boxed_over_the_whole_line_does_not_outscore_a_reading_of_i
     66 explained more of the line than "Name: Z." at 93 (and a Greek name read at 0). A word explains
     at most one line height per character."""
     crop = ocr_module._Crop(Box(6, 9, 142, 22), (0, 0), np.zeros((1, 1), np.uint8), 1.0, "key")
-    garbage = (ocr_module._RelativeWord("wer", 66, 8, 0, 142, 22, 0),)
-    honest = (ocr_module._RelativeWord("Name:", 93, 2, 0, 44, 22, 0), ocr_module._RelativeWord("Z.", 93, 52, 0, 12, 22, 1),
-              ocr_module._RelativeWord("Tooonpag", 0, 69, 0, 61, 22, 2))
+    word = ocr_module._RelativeWord
+    garbage = (word("wer", 66, 8, 0, 142, 22, 0),)
+    honest = (word("Name:", 93, 2, 0, 44, 22, 0), word("Z.", 93, 52, 0, 12, 22, 1), word("Tooonpag", 0, 69, 0, 61, 22, 2))
     assert ocr_module._reading_score(honest, crop) > ocr_module._reading_score(garbage, crop)
     assert ocr_module._reading_score(garbage * 3, crop) <= 66       # never above its words' confidence

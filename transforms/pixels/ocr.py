@@ -215,7 +215,8 @@ def full_frame_ocr(grey: np.ndarray, psm: int = 3, lang: str = "eng", engine: st
         page = np.ascontiguousarray(page)
         api.SetImageBytes(page.tobytes(), page.shape[1], page.shape[0], 1, page.shape[1])
         api.Recognize()
-        words = [OcrWord(text, confidence, Box(*box), 0, k) for k, (text, confidence, box) in enumerate(_iterate_words(api))]
+        words = [OcrWord(text, confidence, Box(*box), 0, k)
+                 for k, (text, confidence, box) in enumerate(_iterate_words(api))]
         return [TextLine(_union_of(w.box for w in words), tuple(words))] if words else []
     data = pytesseract.image_to_data(page, lang=lang, config=f"--oem 1 --psm {psm}",
                                      output_type=pytesseract.Output.DICT)

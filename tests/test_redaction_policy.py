@@ -40,7 +40,8 @@ def test_radiology_text_is_safe(text):
 
 
 @pytest.mark.parametrize("text", ["00335664", "HOWELL", "Jennifer", "19760616", "06/16/1976", "A2020625924",
-                                  "Klinikum", "2259", "Sep", "Selim", "|", "“", "Pat:4412", "ID:40", "Rm:12", "Gitta;"])
+                                  "Klinikum", "2259", "Sep", "Selim", "|", "“", "Pat:4412", "ID:40", "Rm:12", "Gitta;",
+                                  "12/02", "13/6", "0/8"])
 def test_values_names_and_unknown_words_are_not_safe(text):
     assert not is_safe_word(word(text, 0))
 

@@ -51,7 +51,7 @@ DIGIT_LIKE = r"[\dli|!]"                          # a digit, or what OCR reads a
 SETTING = r"[<>~±+-]?\d{1,5}(?:[.,]\d{1,3})?"       # window width/level reach 5 digits (W:1200 L:-600)
 SAFE_SHAPES = (
     re.compile(rf"^{NUMBER}{UNITS}?$", re.IGNORECASE),                      # 120, 5.0, 46.6mm, 59%
-    re.compile(r"^\d{1,4}/\d{1,4}$"),                                        # 3/30 (frame, image counters)
+    re.compile(r"^(\d{1,4})/(\d{1,4})$"),                                    # 3/30 (frame, image counters)
     re.compile(rf"^[a-z]{{1,4}}[:=]{SETTING}{UNITS}?$", re.IGNORECASE),      # W:1200 L:40 TR=807
     re.compile(r"^[(\[]?[lrapfhsi][)\]]?$", re.IGNORECASE),                  # markers, also "(L)"
     # Series/image counters run together the way Tesseract reads small sans-serif digits ("Se 1 Im 1" as
@@ -61,6 +61,7 @@ SAFE_SHAPES = (
     re.compile(rf"^(?:se|ser|sl|im|img|ima|fr)[:#.]?{DIGIT_LIKE}{{1,4}}$", re.IGNORECASE),
 )
 NUMBER_SHAPE = SAFE_SHAPES[0]
+COUNTER_SHAPE = SAFE_SHAPES[1]
 KEYED_SETTING_SHAPE = SAFE_SHAPES[2]
 KEYED_SETTING_KEY = re.compile(r"^([a-z]{1,4})[:=]", re.IGNORECASE)
 BARE_NUMBER = re.compile(rf"^{NUMBER}$")
@@ -94,6 +95,9 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
                 or _is_exact_label(word, text, next_word)
                 or _is_weak_setting(word, text, previous_word, next_word)
                 or _is_second_of_setting_pair(word, text, previous_word))
+    counter = COUNTER_SHAPE.match(text)
+    if counter:                 # image 3 of 30; "12/02" counts backwards: a day and month read apart
+        return 0 < int(counter[1]) <= int(counter[2])
     if BARE_NUMBER.match(text) or SYMBOL_MEASURE.match(text):   # "59%", "30°": a digit misread as a mark
         return _is_setting_value(word, previous_word, next_word)     # looks the same ("315°" for "3150")
     if any(shape.match(text) for shape in SAFE_SHAPES if shape is not KEYED_SETTING_SHAPE):

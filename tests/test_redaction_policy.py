@@ -34,14 +34,15 @@ def covered(boxes: list[Box], target: Box) -> float:
 
 @pytest.mark.parametrize("text", ["L", "R", "(A)", "5.0mm", "120", "3/30", "W:400", "L:40", "kVp", "mAs",
                                   "fps", "Frame", "AX", "T2", "FLAIR", "59%", "DOB:", "Acc#", "ID:",
-                                  "W:1200", "L:-600", "fps”", "Se:12", "Sellmi", "1Im2", ",Acc#", "DOB;"])
+                                  "W:1200", "L:-600", "fps”", "Se:12", "Sellmi", "1Im2", ",Acc#", "DOB;",
+                                  "D.O.B:"])
 def test_radiology_text_is_safe(text):
     assert is_safe_word(word(text, 0))
 
 
 @pytest.mark.parametrize("text", ["00335664", "HOWELL", "Jennifer", "19760616", "06/16/1976", "A2020625924",
                                   "Klinikum", "2259", "Sep", "Selim", "|", "“", "Pat:4412", "ID:40", "Rm:12", "Gitta;",
-                                  "12/02", "13/6", "0/8"])
+                                  "12/02", "13/6", "0/8", "B:"])
 def test_values_names_and_unknown_words_are_not_safe(text):
     assert not is_safe_word(word(text, 0))
 

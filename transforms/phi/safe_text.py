@@ -108,7 +108,7 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
     if key in KEEP_WORDS or key in TECHNIQUE_WORDS:
         return True
     # A label word ("Patient", "ID:", "DOB:") is kept; the value after it is not (not a label token).
-    if _label_key(text) in LABEL_TOKENS and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word)):
+    if _is_label_word(text) and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word)):
         return True
     return (_is_unit_after_number(word, previous_word) or _is_number_before_unit(word, next_word)
             or (previous_word is None and _is_misread_label(text, key)))
@@ -203,8 +203,16 @@ def _is_exact_label(word: OcrWord, text: str, next_word: OcrWord | None) -> bool
     """A label word spelt exactly, with its colon or "#" ("Acc#", "DOB:"), read at a confidence that
     would not vouch for a value: Tesseract scores short capitalised labels low, and a value never ends
     in a label's colon after being read as one of the few label words."""
-    return (word.confidence >= LABEL_MIN_CONFIDENCE and _label_key(text) in LABEL_TOKENS
+    return (word.confidence >= LABEL_MIN_CONFIDENCE and _is_label_word(text)
             and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word)))
+
+
+def _is_label_word(text: str) -> bool:
+    """A word of a label phrase, of two letters or more: the one-letter tokens ("D", "O", "B" of
+    "D.O.B.") are letters of a label only within a phrase, and a lone "B:" is as often what OCR made of
+    a digit group and a separator ("933 493" read as "B: 493")."""
+    key = _label_key(text)
+    return len(key) >= 2 and key in LABEL_TOKENS
 
 
 def _label_key(text: str) -> str:
@@ -364,7 +372,7 @@ def _kept_after_reading_word_again(words: Sequence[OcrWord], k: int, second: Seq
         return {}
     text = _core(again.text)
     reread = OcrWord(again.text, again.confidence, box, word.line_index, word.word_index)
-    if k == 0 and phi_after and _label_key(text) in LABEL_TOKENS and text.endswith(LABEL_SUFFIXES):
+    if k == 0 and phi_after and _is_label_word(text) and text.endswith(LABEL_SUFFIXES):
         return {k: reread}
     if again.confidence < SAFE_MIN_CONFIDENCE:
         return {}

@@ -70,6 +70,8 @@ def test_a_bare_number_is_kept_only_as_a_setting_a_measurement_or_alone():
     assert safe_mask([word("kVp", 10), word("120", 40)]) == [True, True]
     assert safe_mask([word("TIS", 10), word("0.6", 40)]) == [True, True]
     assert safe_mask([word("120", 10)]) == [True]                       # alone in its line: a scale label
+    assert safe_mask([word("120", 10)], line_width=30) == [True]
+    assert safe_mask([word("1", 239)], line_width=101) == [False]      # one digit of a wide line OCR missed
     assert safe_mask([word("5.0", 10), word("mn", 40)]) == [True, True]     # a unit one letter off
     assert safe_mask([word("5.0", 10), word("mn", 40, confidence=20)]) == [False, False]
     # What OCR makes of a date or an identifier: the numbers are not vouched for by their neighbours.

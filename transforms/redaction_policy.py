@@ -87,7 +87,7 @@ def _kept_words(line: TextLine, phi_boxes: Sequence[Box]) -> list[OcrWord]:
     """The line's safe words outside every PHI box, some of them as a second reading found them."""
     words = list(line.words)
     flagged = [any(w.box.overlaps(b) for b in phi_boxes) for w in words]
-    safe = safe_mask(words)
+    safe = safe_mask(words, line.region.width)
     read_words_again = getattr(line, "read_words_again", None)     # lines from `ocr.py` only
     if read_words_again is not None:
         for first, last in stretches_worth_reading_again(words, safe, flagged):
@@ -103,7 +103,7 @@ def _kept_words(line: TextLine, phi_boxes: Sequence[Box]) -> list[OcrWord]:
                     words[i], safe[i] = word, True
     kept = [w for w, s, f in zip(words, safe, flagged) if s and not f]
     for reading in getattr(line, "other_readings", ()):     # lines from `ocr.py` only
-        kept.extend(w for w in safe_in_other_reading(words, safe, flagged, reading)
+        kept.extend(w for w in safe_in_other_reading(words, safe, flagged, reading, line.region.width)
                     if not any(w.box.overlaps(b) for b in phi_boxes))
     return kept
 

@@ -76,6 +76,7 @@ LABEL_SUFFIXES = (":", "#", ";")     # a label's colon, or "#", or the colon rea
 SEPARATOR_MISREADS = frozenset({":", "|", "#", "!", ";"})   # a colon set apart, as Tesseract reads it
 WORD_SPACE_HEIGHTS = 1.5   # the widest word space, in text heights (monospaced fonts)
 MIN_GROUPED_DIGITS = 6      # digit groups set a space apart that add up to this many are one number
+LONE_NUMBER_SHARE = 0.5     # of its line's width, that a number alone in it must span to be a scale label
 PLAIN_WORD = re.compile(r"^[^\W_][\w.,:/#=+-]*$")
 INITIAL = re.compile(r"^[^\W\d_]\.$")
 DIGIT_GROUP = re.compile(r"^[\d.,/:()-]*\d[\d.,/:()-]*$")
@@ -263,15 +264,27 @@ def _is_label_continuation(next_word: OcrWord | None) -> bool:
     return text.endswith(LABEL_SUFFIXES) and plain_key(text) in LABEL_TOKENS
 
 
-def safe_mask(words: Sequence[OcrWord]) -> list[bool]:
+def safe_mask(words: Sequence[OcrWord], line_width: int | None = None) -> list[bool]:
+    """`is_safe_word` of each word with its neighbours, digit groups judged as one number, and, given
+    the width of the line the words were read in, a number alone in its line only where it spans at
+    least `LONE_NUMBER_SHARE` of it: a wide line read as one digit ("1" at the end of a date OCR could
+    not otherwise read) is a piece of something, not a scale label."""
     mask = [is_safe_word(word, words[i + 1] if i + 1 < len(words) else None, words[i - 1] if i else None)
             for i, word in enumerate(words)]
+    if (line_width and len(words) == 1 and mask[0] and _is_number_only(words[0].text)
+            and words[0].box.width < LONE_NUMBER_SHARE * line_width):
+        mask[0] = False
     for run in _digit_group_runs(words):
         if len(run) > 1 and (not all(mask[i] for i in run)
                              or sum(ch.isdigit() for i in run for ch in words[i].text) >= MIN_GROUPED_DIGITS):
             for i in run:
                 mask[i] = False
     return mask
+
+
+def _is_number_only(text: str) -> bool:
+    core = _core(text)
+    return bool(BARE_NUMBER.match(core) or SYMBOL_MEASURE.match(core))
 
 
 def _digit_group_runs(words: Sequence[OcrWord]) -> list[list[int]]:
@@ -391,7 +404,7 @@ def _kept_after_reading_word_again(words: Sequence[OcrWord], k: int, second: Seq
 
 
 def safe_in_other_reading(words: Sequence[OcrWord], mask: Sequence[bool], flagged: Sequence[bool],
-                          other: Sequence[OcrWord]) -> list[OcrWord]:
+                          other: Sequence[OcrWord], line_width: int | None = None) -> list[OcrWord]:
     """Words of another reading of the same line (another view or preparation, which lost to `words` on
     the line as a whole) that are safe there, with that reading's neighbours, and read at
     `SAFE_MIN_CONFIDENCE` or more. Tesseract normalises a line as a whole: the preparation that reads a
@@ -405,7 +418,7 @@ def safe_in_other_reading(words: Sequence[OcrWord], mask: Sequence[bool], flagge
                    for mine, safe, phi in zip(words, mask, flagged)
                    if phi or (not safe and mine.confidence >= REREAD_BELOW_CONFIDENCE))
 
-    return [w for w, safe in zip(other, safe_mask(other))
+    return [w for w, safe in zip(other, safe_mask(other, line_width))
             if safe and w.confidence >= SAFE_MIN_CONFIDENCE and _is_plain_word(w.text) and not contradicted(w)]
 
 

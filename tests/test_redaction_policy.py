@@ -129,6 +129,10 @@ def test_a_label_spelt_exactly_is_kept_at_a_lower_confidence_than_a_value():
     assert safe_mask([word("Acc#", 10, confidence=53), word("0053853740", 50)]) == [True, False]
     assert safe_mask([word("Acc#", 10, confidence=30), word("0053853740", 50)]) == [False, False]
     assert safe_mask([word("Acme:", 10, confidence=53), word("0053853740", 60)]) == [False, False]
+    # Six letters or more spelt exactly with the colon are evidence enough whatever the confidence.
+    assert safe_mask([word("Accession:", 10, confidence=24), word("E7865462", 100)]) == [True, False]
+    assert safe_mask([word("Accessian:", 10, confidence=24), word("E7865462", 100)]) == [False, False]
+    assert safe_mask([word("Hospital", 10, confidence=24), word("General", 80, confidence=24)]) == [False, False]
 
 
 def test_a_lone_mark_is_kept_unread_but_a_short_piece_of_a_line_is_not():

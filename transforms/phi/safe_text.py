@@ -37,6 +37,8 @@ UNIT_AFTER_NUMBER_MIN_CONFIDENCE = 30.0   # a unit right after a trusted number 
 NUMBER_BEFORE_UNIT_MIN_CONFIDENCE = 25.0  # a number right before a unit read with TRUSTED_UNIT_CONFIDENCE
 TRUSTED_UNIT_CONFIDENCE = 90.0
 LABEL_MIN_CONFIDENCE = 40.0               # a label word spelt exactly, with its colon ("Acc#" at 53)
+LONG_LABEL_LETTERS = 6                    # ... at any confidence when this long ("Accession:" at 24): six
+                                          # letters or more spelt exactly are the evidence themselves
 SETTING_MIN_CONFIDENCE = 40.0             # a technique word spelt exactly ("MI", "TIS:"), and its number
 REREAD_BELOW_CONFIDENCE = 90.0            # a word read at this confidence is taken as read: never read again
 LABEL_TOKENS = frozenset(token for phrase in PHI_LABELS for token in phrase)
@@ -204,7 +206,8 @@ def _is_exact_label(word: OcrWord, text: str, next_word: OcrWord | None) -> bool
     """A label word spelt exactly, with its colon or "#" ("Acc#", "DOB:"), read at a confidence that
     would not vouch for a value: Tesseract scores short capitalised labels low, and a value never ends
     in a label's colon after being read as one of the few label words."""
-    return (word.confidence >= LABEL_MIN_CONFIDENCE and _is_label_word(text)
+    trusted = word.confidence >= LABEL_MIN_CONFIDENCE or len(_label_key(text)) >= LONG_LABEL_LETTERS
+    return (trusted and _is_label_word(text)
             and (text.endswith(LABEL_SUFFIXES) or _is_label_continuation(next_word)))
 
 

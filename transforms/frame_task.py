@@ -130,7 +130,6 @@ def _line_record(frame: int, line: TextLine, spans: list[PhiSpan], keyring: Keyr
     )
 
 
-
 def _write_frame(staging_dir: str, index: int, data: bytes) -> None:
     path = frame_staging_path(staging_dir, index)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -84,7 +84,8 @@ def _line_fill(line: TextLine, phi_boxes: Sequence[Box], rows: int, columns: int
 
 
 def _kept_words(line: TextLine, phi_boxes: Sequence[Box]) -> list[OcrWord]:
-    """The line's safe words outside every PHI box, some of them as a second reading found them."""
+    """The line's safe words outside every PHI box, some of them as a second reading found them, and
+    the words the cascade's losing readings of the line spell safely (`safe_in_other_reading`)."""
     words = list(line.words)
     flagged = [any(w.box.overlaps(b) for b in phi_boxes) for w in words]
     safe = safe_mask(words, line.region.width)
@@ -122,4 +123,3 @@ def _merged(intervals: list[tuple[int, int]], max_gap: int = 0) -> list[tuple[in
         else:
             merged.append((start, end))
     return merged
-

@@ -433,7 +433,6 @@ def _is_plain_word(text: str) -> bool:
     return sum(ch.isalnum() for ch in text) >= 2 and PLAIN_WORD.match(text) is not None
 
 
-
 def is_settled_reading(second: Sequence[OcrWord]) -> bool:
     """A second reading whose first word is read confidently ends the search for a better one: the word
     is what it says ("2016" where the first reading saw "ing"), as a first reading that confident is."""

@@ -272,4 +272,3 @@ def merge_overlapping(boxes: list[Box]) -> list[Box]:
                 result.append(box)
         merged = result
     return merged
-

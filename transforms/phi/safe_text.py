@@ -101,8 +101,8 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
     counter = COUNTER_SHAPE.match(text)
     if counter:                 # image 3 of 30; "12/02" counts backwards: a day and month read apart
         return 0 < int(counter[1]) <= int(counter[2])
-    if BARE_NUMBER.match(text) or SYMBOL_MEASURE.match(text):   # "59%", "30°": a digit misread as a mark
-        return _is_setting_value(word, previous_word, next_word)     # looks the same ("315°" for "3150")
+    if _is_number_only(text):   # "120", and "59%", "30°": a digit misread as a mark looks the same ("315°")
+        return _is_setting_value(word, previous_word, next_word)
     if any(shape.match(text) for shape in SAFE_SHAPES if shape is not KEYED_SETTING_SHAPE):
         return True
     if KEYED_SETTING_SHAPE.match(text):          # "W:1200", "TR=807"; not "Pat:4412" (a key and a value)
@@ -286,6 +286,7 @@ def safe_mask(words: Sequence[OcrWord], line_width: int | None = None) -> list[b
 
 
 def _is_number_only(text: str) -> bool:
+    """A bare number, or one with "%" or "°": judged by its context, never by its shape alone."""
     core = _core(text)
     return bool(BARE_NUMBER.match(core) or SYMBOL_MEASURE.match(core))
 

@@ -1,7 +1,7 @@
 """The pixel path on Spark: frames/s end to end under local[1] and local[2] (scaling), and the peak memory
 of the largest Python worker on a large multi-frame file.
 
-    .venv/bin/python bench/pixel.py [--mode all|phi] [--pairs 3] [--large] [--frames-per-task 8]
+    .venv/bin/python bench/pixel.py [--mode all|phi] [--pairs 3] [--large] [--large-scaling] [--frames-per-task 8]
 
 Per-stage frames/s of the domain functions (decode, detection, OCR, redaction, encode) and the
 Tesseract-on-every-full-frame baseline are measured by bench/pixel_ops.py (one core, no Spark; run it in
@@ -9,6 +9,12 @@ the same session to compare). Each Spark measurement runs in its own
 process (one SparkContext per process, master fixed at start), on the same files, side by side.
 Each run also splits its wall time into the frame tasks and the assembly, beside the seconds spent inside
 the Python functions of each: the difference is Spark's own share. Prints counts and timings only.
+
+Beside Spark's ratio, the machine's own ceiling for it: the same frame function (`process_frames` over
+the same files, no Spark) run by one process, then by two processes at once, each doing the whole work
+(throughput ratio = 2 x one's seconds / the pair's seconds). Spark cannot scale better than the cores do.
+`--large-scaling` also runs the large file under local[1], so its ratio is measured where Spark's fixed
+costs per job are small beside the work.
 """
 
 from __future__ import annotations
@@ -68,9 +74,11 @@ def run_spark_pixel_stage(master: str, inputs: list[str], mode: str, frames_per_
     stop = threading.Event()
     sampler = threading.Thread(target=_sample_worker_peak, args=(peak, stop), daemon=True)
     sampler.start()
+    jvm_before = _jvm_cpu_seconds()
     started = time.perf_counter()
     results = run_frame_tasks(tasks, settings)
     tasks_done = time.perf_counter()
+    jvm_during_tasks = _jvm_cpu_seconds() - jvm_before
     assembled = assemble_files(files_df, results, settings)
     errors = assembled.where(F.col("error").isNotNull()).count()
     seconds = time.perf_counter() - started
@@ -87,7 +95,58 @@ def run_spark_pixel_stage(master: str, inputs: list[str], mode: str, frames_per_
             "inside_frame_tasks_seconds": round(in_tasks, 2),
             "assembly_seconds": round(seconds - (tasks_done - started), 2),
             "inside_assembly_seconds": round(in_assembly, 2),
+            # CPU the driver JVM itself used while the frame tasks ran (JIT, GC, task launch, Arrow):
+            # on two cores it competes with the Python workers.
+            "jvm_cpu_seconds_during_frame_tasks": round(jvm_during_tasks, 2),
             "peak_worker_rss_mb": round(peak["bytes"] / 1048576, 1)}
+
+
+def run_frames_without_spark(inputs: list[str], mode: str) -> dict:
+    """Child process: `process_frames` over every frame of `inputs` in this process (the frame tasks'
+    work without Spark), timed after one warm-up frame has loaded the model and Tesseract."""
+    os.environ.setdefault("DEIDLAKE_MODE", "test")
+    from transforms.frame_task import process_frames
+    from transforms.pixels.frames import FrameReader
+    from transforms.pixels.ocr import OcrCache
+    from transforms.keyring import Keyring
+
+    if mode != "all":
+        raise ValueError("the ceiling is measured in 'all' mode (no per-file PHI dictionary here)")
+    keyring = Keyring.from_env()
+    counts = {}
+    for path in inputs:
+        with FrameReader(path) as reader:
+            counts[path] = reader.frame_count
+    with tempfile.TemporaryDirectory(prefix="bench-ceiling-") as staging:
+        process_frames(inputs[0], 0, 1, mode, keyring, staging)
+        started = time.perf_counter()
+        for path in inputs:
+            process_frames(path, 0, counts[path], mode, keyring, staging, cache=OcrCache())
+        seconds = time.perf_counter() - started
+    return {"frames": sum(counts.values()), "seconds": seconds}
+
+
+def machine_ceiling(inputs: list[str], mode: str) -> dict:
+    """One process alone, then two at once on the same work: the parallel throughput the cores give."""
+    command = [sys.executable, __file__, "--child-no-spark", "--mode", mode, *inputs]
+
+    def run_together(count: int) -> list[dict]:
+        started = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for _ in range(count)]
+        results = []
+        for process in started:
+            stdout, stderr = process.communicate(timeout=7200)
+            lines = [line for line in stdout.splitlines() if line.startswith("{")]
+            if process.returncode or not lines:
+                raise RuntimeError(f"no-Spark child failed: {stderr[-2000:]}")
+            results.append(json.loads(lines[-1]))
+        return results
+
+    alone, pair = run_together(1)[0], run_together(2)
+    slowest = max(r["seconds"] for r in pair)
+    return {"frames": alone["frames"], "one_process_seconds": round(alone["seconds"], 2),
+            "two_processes_seconds": [round(r["seconds"], 2) for r in pair],
+            "ceiling_ratio": round(2 * alone["seconds"] / slowest, 2)}
 
 
 def _sample_worker_peak(peak: dict, stop: threading.Event) -> None:
@@ -105,6 +164,21 @@ def _sample_worker_peak(peak: dict, stop: threading.Event) -> None:
             for line in status.splitlines():
                 if line.startswith("VmHWM:"):
                     peak["bytes"] = max(peak["bytes"], int(line.split()[1]) * 1024)
+
+
+def _jvm_cpu_seconds() -> float:
+    """User + system CPU seconds so far of this process tree's Java processes (the Spark driver)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in _descendants(os.getpid()):
+        try:
+            if b"java" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def _descendants(pid: int) -> list[int]:
@@ -147,9 +221,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames-per-task", type=int, default=8)
     parser.add_argument("--pairs", type=int, default=3, help="alternating local[1]/local[2] runs (medians)")
     parser.add_argument("--large", action="store_true", help="also the >= 500 MB file (generated to a temp dir)")
+    parser.add_argument("--large-scaling", action="store_true",
+                        help="with --large: also run the large file under local[1] (its scaling ratio)")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the no-Spark two-process ceiling")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child-no-spark", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("inputs", nargs="*")
     args = parser.parse_args(argv)
+    if args.child_no_spark:
+        print(json.dumps(run_frames_without_spark(args.inputs, args.mode)))
+        return 0
     if args.child:
         print(json.dumps(run_spark_pixel_stage(args.child, args.inputs, args.mode, args.frames_per_task)))
         return 0
@@ -163,25 +244,38 @@ def main(argv: list[str] | None = None) -> int:
     figures = {"mode": args.mode, "pairs": len(pairs), "local1": one, "local2": two,
                "pair_ratios": [round(a["seconds"] / b["seconds"], 2) for a, b in pairs],
                "scaling_ratio": round(statistics.median(a["seconds"] / b["seconds"] for a, b in pairs), 2)}
+    if not args.no_ceiling and args.mode == "all":
+        figures["no_spark_ceiling"] = machine_ceiling(inputs, args.mode)
     if args.large:
         with tempfile.TemporaryDirectory(prefix="bench-large-") as tmp:
             from transforms.synth import generate_corpus
 
-            large = [p for p in generate_corpus(Path(tmp), 1, seed=11, large=True)
+            large = [str(p) for p in generate_corpus(Path(tmp), 1, seed=11, large=True)
                      if p.stat().st_size >= 500 * 1024 * 1024]
-            figures["large"] = _child("local[2]", [str(p) for p in large], args.mode, args.frames_per_task)
+            figures["large"] = _child("local[2]", large, args.mode, args.frames_per_task)
+            if args.large_scaling:
+                figures["large_local1"] = _child("local[1]", large, args.mode, args.frames_per_task)
+                figures["large_scaling_ratio"] = round(
+                    figures["large_local1"]["seconds"] / figures["large"]["seconds"], 2)
     print(json.dumps({"benchmark": "pixel_spark", **figures}))
-    print(f"{'run':<10} {'frames':>7} {'seconds':>8} {'frames/s':>9} {'peak worker MB':>15} "
-          f"{'tasks wall/inside s':>20} {'assembly wall/inside s':>23}")
-    for name in ("local1", "local2", "large"):
+    print(f"{'run':<12} {'frames':>7} {'seconds':>8} {'frames/s':>9} {'peak worker MB':>15} "
+          f"{'tasks wall/inside s':>20} {'assembly wall/inside s':>23} {'JVM CPU s in tasks':>19}")
+    for name in ("local1", "local2", "large_local1", "large"):
         if name in figures:
             r = figures[name]
-            print(f"{name:<10} {r['frames']:>7} {r['seconds']:>8.1f} {r['frames_per_second']:>9.2f} "
+            print(f"{name:<12} {r['frames']:>7} {r['seconds']:>8.1f} {r['frames_per_second']:>9.2f} "
                   f"{r['peak_worker_rss_mb']:>15.1f} "
                   f"{r['frame_tasks_seconds']:>11.1f}/{r['inside_frame_tasks_seconds']:<8.1f} "
-                  f"{r['assembly_seconds']:>14.1f}/{r['inside_assembly_seconds']:<8.1f}")
+                  f"{r['assembly_seconds']:>14.1f}/{r['inside_assembly_seconds']:<8.1f} "
+                  f"{r['jvm_cpu_seconds_during_frame_tasks']:>19.1f}")
     print(f"scaling ratio local[1]/local[2], median of {len(pairs)} pairs: {figures['scaling_ratio']} "
           f"(each pair: {figures['pair_ratios']}; goal >= 1.8)")
+    if "large_scaling_ratio" in figures:
+        print(f"scaling ratio on the large file (one run each): {figures['large_scaling_ratio']}")
+    if "no_spark_ceiling" in figures:
+        c = figures["no_spark_ceiling"]
+        print(f"no-Spark ceiling, process_frames over the same files: one process {c['one_process_seconds']} s, "
+              f"two at once {c['two_processes_seconds']} s: ratio {c['ceiling_ratio']}")
     print("per-stage figures and the full-frame Tesseract baseline: bench/pixel_ops.py")
     return 0
 

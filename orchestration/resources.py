@@ -26,6 +26,7 @@ class SparkResource(LazyPySparkResource):
     driver_memory: str | None = None
     executor_memory: str | None = None
     shuffle_partitions: int | None = None
+    java_options: str | None = None             # added to the driver's and executors' JVM options
     warehouse_root: str | None = None
     stop_on_teardown: bool = True
 
@@ -34,6 +35,7 @@ class SparkResource(LazyPySparkResource):
             settings = SparkSettings.from_env(
                 master=self.master, driver_memory=self.driver_memory,
                 executor_memory=self.executor_memory, shuffle_partitions=self.shuffle_partitions,
+                java_options=self.java_options,
                 extra_conf={k: str(v) for k, v in self.spark_config.items()} or None,
             )
             self._spark_session = build_spark_session(settings, Warehouse.resolve(self.warehouse_root))

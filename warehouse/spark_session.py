@@ -37,6 +37,9 @@ class SparkSettings:
     executor_cores: int | None = None
     shuffle_partitions: int = 4
     ui_enabled: bool = False
+    # JVM options added to the driver's and executors' own (e.g. "-XX:TieredStopAtLevel=1": on two
+    # local cores the optimising JIT competes with the Python workers, see docs/pixel-path.md).
+    java_options: str = ""
     extra_conf: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -49,6 +52,7 @@ class SparkSettings:
             executor_memory=env.get("DEIDLAKE_SPARK_EXECUTOR_MEMORY", cls.executor_memory),
             shuffle_partitions=int(env.get("DEIDLAKE_SPARK_SHUFFLE_PARTITIONS", cls.shuffle_partitions)),
             ui_enabled=env.get("DEIDLAKE_SPARK_UI", "0") == "1",
+            java_options=env.get("DEIDLAKE_SPARK_JAVA_OPTIONS", cls.java_options),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -80,7 +84,7 @@ def spark_conf(settings: SparkSettings, warehouse: Warehouse) -> dict[str, str]:
             f"jar group(s) {missing} not found under {jars_dir()}: run `make install` "
             "(warehouse/jvm/fetch_jars.sh) first"
         )
-    java_opts = f"-Dlog4j2.configurationFile=file:{LOG4J_CONFIG}"
+    java_opts = f"-Dlog4j2.configurationFile=file:{LOG4J_CONFIG} {settings.java_options}".strip()
     conf = {
         "spark.master": settings.master,
         "spark.app.name": settings.app_name,

@@ -106,14 +106,14 @@ def run_frames_without_spark(inputs: list[str], mode: str) -> dict:
     work without Spark), timed after one warm-up frame has loaded the model and Tesseract."""
     os.environ.setdefault("DEIDLAKE_MODE", "test")
     from transforms.frame_task import process_frames
+    from transforms.keyring import Keyring
     from transforms.pixels.frames import FrameReader
     from transforms.pixels.ocr import OcrCache
-    from transforms.keyring import Keyring
 
     if mode != "all":
         raise ValueError("the ceiling is measured in 'all' mode (no per-file PHI dictionary here)")
     keyring = Keyring.from_env()
-    counts = {}
+    counts: dict[str, int] = {}
     for path in inputs:
         with FrameReader(path) as reader:
             counts[path] = reader.frame_count

@@ -17,4 +17,3 @@ def test_without_java_options_only_the_log4j_option_is_set(monkeypatch, tmp_path
     monkeypatch.delenv("DEIDLAKE_SPARK_JAVA_OPTIONS", raising=False)
     conf = spark_conf(SparkSettings.from_env(), Warehouse(tmp_path / "warehouse"))
     assert conf["spark.driver.extraJavaOptions"] == f"-Dlog4j2.configurationFile=file:{LOG4J_CONFIG}"
-

@@ -8,7 +8,7 @@ from pydicom.data import get_testdata_file
 
 from transforms.pixels.frames import FrameReader
 from transforms.pixels.prepare import display_grey
-from transforms.pixels.redact import dark_fill_value, redact_regions, redacted_mask
+from transforms.pixels.redact import dark_fill_value, fit_to_ink, redact_regions, redacted_mask
 from transforms.text_types import Box
 
 PRESIDIO = "/work/shared/reference/dicom-samples/presidio/"
@@ -81,3 +81,39 @@ def test_subsampled_native_colour_fills_whole_chroma_pairs():
     assert (redacted[5:9, 10:16, 0] == 0).all()                 # widened from 11..15 to 10..16
     assert (redacted[5:9, 10:16, 1:] == 128).all()             # neutral chroma
     assert np.array_equal(redacted[:, 16:], frame[:, 16:])
+
+
+def _noisy_frame_with_text(text: Box, samples: int = 1) -> np.ndarray:
+    """CT-like air (-1000 with noise of sigma 6) and a bright block of 'ink' at `text`."""
+    shape = (64, 96, samples) if samples > 1 else (64, 96)
+    frame = np.random.default_rng(5).normal(-1000, 6, shape).round().astype(np.int16)
+    frame[text.top:text.bottom, text.left:text.right] = 2000
+    return frame
+
+
+@pytest.mark.parametrize("samples", [1, 3])
+def test_padding_without_ink_is_dropped_but_never_the_region(samples):
+    ink = Box(30, 20, 20, 10)
+    region = Box(28, 19, 25, 12)                         # the detector's box: 1-3 px beyond the ink
+    padded = region.padded(3, 64, 96)
+    fitted = fit_to_ink(_noisy_frame_with_text(ink, samples), padded, 3)
+    # Each side comes back to 3 px beyond the ink, but not inside the region where that is farther.
+    assert (fitted.left, fitted.top, fitted.right, fitted.bottom) == (27, 17, 53, 33)
+    assert fitted.left <= region.left and fitted.top <= region.top
+    assert fitted.right >= region.right and fitted.bottom >= region.bottom
+
+
+def test_padding_that_ink_reaches_is_kept():
+    frame = _noisy_frame_with_text(Box(30, 20, 20, 10))
+    frame[17, 40] = 2000                                 # a glyph's tip above the region, in its padding
+    fitted = fit_to_ink(frame, Box(28, 19, 25, 12).padded(3, 64, 96), 3)
+    assert (fitted.left, fitted.top, fitted.right, fitted.bottom) == (27, 16, 53, 33)
+
+
+def test_flat_background_and_busy_or_empty_boxes():
+    frame = np.zeros((40, 40), np.uint16)
+    frame[10:20, 10:20] = 500
+    assert fit_to_ink(frame, Box(5, 5, 20, 20), 3) == Box(7, 7, 16, 16)   # exact background, 3 px kept
+    busy = np.random.default_rng(1).integers(0, 4000, (40, 40)).astype(np.uint16)
+    assert fit_to_ink(busy, Box(5, 5, 20, 20), 3) == Box(5, 5, 20, 20)    # anatomy everywhere: unchanged
+    assert fit_to_ink(np.zeros((40, 40), np.uint8), Box(5, 5, 20, 20), 3) == Box(5, 5, 20, 20)  # no ink

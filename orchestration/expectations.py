@@ -3,7 +3,8 @@
 One suite with an expectation per leakage rule (`transforms.leakage.LEAKAGE_RULES`, the single definition
 of "clean"), and one for accounting; each expectation's outcome is one check. They run on the Spark
 DataFrames through a file-backed GX context kept in the warehouse (`<warehouse>/gx`), so the Data Docs of
-every validation stay browsable next to the data. Failing rows are reported by file hash only (the report holds no PHI).
+every validation stay browsable next to the data. Failing rows are reported by file hash only (the report
+holds no PHI).
 """
 
 from __future__ import annotations

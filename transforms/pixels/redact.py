@@ -57,7 +57,7 @@ def redacted_mask(boxes: Iterable[Box], info: PixelInfo, padding: int = DEFAULT_
 
 def fit_to_ink(frame: np.ndarray, box: Box, padding: int) -> Box:
     """`box` (a region grown by `padding`) with each side brought back to `padding` pixels beyond the ink,
-    never inside the region itself.
+    by at most `padding` pixels, so a region padded on that side is never cut into.
 
     Why: text regions already overshoot their glyphs by a few pixels (the detector's unclip margin, OCR
     line boxes), and the policy pads on top of that, so a fill changes pixels well away from the text.

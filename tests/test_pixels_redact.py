@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
 
+from transforms.frame_task import frame_staging_path, process_frames
+from transforms.keyring import Keyring
 from transforms.pixels.frames import FrameReader
 from transforms.pixels.prepare import display_grey
 from transforms.pixels.redact import dark_fill_value, fit_to_ink, redact_regions, redacted_mask
 from transforms.text_types import Box
 
 PRESIDIO = "/work/shared/reference/dicom-samples/presidio/"
+CORPUS = Path(__file__).parent / "data" / "corpus"
 BOX = Box(10, 12, 30, 9)
 
 
@@ -117,3 +122,19 @@ def test_flat_background_and_busy_or_empty_boxes():
     busy = np.random.default_rng(1).integers(0, 4000, (40, 40)).astype(np.uint16)
     assert fit_to_ink(busy, Box(5, 5, 20, 20), 3) == Box(5, 5, 20, 20)    # anatomy everywhere: unchanged
     assert fit_to_ink(np.zeros((40, 40), np.uint8), Box(5, 5, 20, 20), 3) == Box(5, 5, 20, 20)  # no ink
+
+
+def test_frame_tasks_fill_fitted_boxes(tmp_path):
+    """`process_frames` fills inside the padded regions it found, and less than all of them: the padding
+    that holds only noisy air is given back (CT air around the overlay of a corpus file)."""
+    path = str(CORPUS / "000_CT_explicit_le.dcm")
+    result = process_frames(path, 0, 1, "all", Keyring.from_env(), str(tmp_path))
+    assert result.changed_frames == [0]
+    with FrameReader(path) as reader:
+        original, info = reader.decode_frame(0), reader.info
+    staged = frame_staging_path(tmp_path, 0).read_bytes()
+    redacted = np.frombuffer(staged, original.dtype.newbyteorder("<")).reshape(original.shape)
+    changed = redacted != original
+    padded = redacted_mask([record.box for record in result.boxes], info, padding=3)
+    assert changed.any() and not (changed & ~padded).any()
+    assert changed.sum() < padded.sum()

@@ -49,7 +49,7 @@ def gold_dicom_archive(context: AssetExecutionContext, spark: SparkResource, war
     _resolve_quarantine(session, wh, run_key)
 
     outcome = ExpectationRunner(wh.root / "gx").validate_accounting(
-        _accounting(session, wh, batch_id, run_key), batch_id)
+        _accounting(session, wh, batch_id, run_key).localCheckpoint(eager=True), batch_id)
     count = published.count()
     seconds = timer.record(session, wh, count, int(published.agg(F.coalesce(F.sum("output_bytes"), F.lit(0))).first()[0]))
     yield MaterializeResult(metadata={

@@ -23,7 +23,8 @@ def gold_review_report(context: AssetExecutionContext, spark: SparkResource, war
     wh = warehouse.resolve()
     session = spark.spark_session
     batch_id, run_key = context.partition_key, pipeline.run_key()
-    shas = batch_files(session, wh, batch_id).select("sha256")
+    # Computed once: each of the six reads below would otherwise plan (and list) the batch's tables again.
+    shas = batch_files(session, wh, batch_id).select("sha256").localCheckpoint(eager=True)
     published = (read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key)
                  .join(shas, "sha256").orderBy("sha256").limit(SAMPLE_FILES).collect())
     boxes = (read_table(session, wh, tables.FRAME_TEXT).where(F.col("run_key") == run_key)
@@ -66,8 +67,9 @@ def _figures(session, wh, shas, run_key: str, batch_id: str) -> dict:
     for row in checks:
         latest.setdefault(row["check"], f"{row['files_failed']} of {row['files_checked']} failed"
                           if row["files_failed"] else f"passed ({row['files_checked']} files)")
-    reasons = Counter(f"{r['stage']}:{r['reason']}" for r in held.select("stage", "reason").collect())
-    return {"files": files, "published": gold.count(), "quarantined": held.select("sha256").distinct().count(),
+    held_rows = held.select("sha256", "stage", "reason").collect()
+    reasons = Counter(f"{r['stage']}:{r['reason']}" for r in held_rows)
+    return {"files": files, "published": gold.count(), "quarantined": len({r["sha256"] for r in held_rows}),
             "quarantine reasons": dict(reasons), "frames": int(totals["frames"]),
             "text boxes": int(totals["text_boxes"]), "PHI boxes": int(totals["phi_boxes"]),
             "redacted boxes": int(totals["redacted_boxes"]), **{f"check {k}": v for k, v in latest.items()},

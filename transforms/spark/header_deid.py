@@ -19,7 +19,7 @@ from transforms.dicom_io import PIXEL_DATA_TAGS, HeaderError, file_size, find_in
 from transforms.keyring import Keyring
 from transforms.metadata import flatten_elements
 from transforms.phi import RecognizerError, build_text_cleaner
-from transforms.spark import task_partitions
+from transforms.spark import spread_over_tasks
 from warehouse.schemas import DEID_AUDIT, DEID_HEADERS, HEADER_DEID_TASK_RESULT
 
 RESULT_COLUMNS = HEADER_DEID_TASK_RESULT.fieldNames()
@@ -32,7 +32,6 @@ def uses_text_cleaner(options: DeidOptions) -> bool:
 
 def deidentify_headers(files: DataFrame, options: DeidOptions, files_per_task: int = 32) -> DataFrame:
     """`files` has sha256, batch_id, raw_path; one result row per file, materialized once."""
-    partitions = task_partitions(files.sparkSession, files.count(), files_per_task)
     option_names = options.names
 
     def deidentify_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -42,7 +41,7 @@ def deidentify_headers(files: DataFrame, options: DeidOptions, files_per_task: i
             rows = [deidentify_one(r.sha256, r.batch_id, r.raw_path, chosen, keyring) for r in batch.itertuples()]
             yield pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
-    tasks = files.select("sha256", "batch_id", "raw_path").repartition(partitions)
+    tasks = spread_over_tasks(files.select("sha256", "batch_id", "raw_path"), files_per_task)
     return tasks.mapInPandas(deidentify_partition, HEADER_DEID_TASK_RESULT).localCheckpoint(eager=True)
 
 

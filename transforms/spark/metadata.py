@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from transforms.dicom_io import HeaderError
-from transforms.spark import task_partitions
+from transforms.spark import spread_over_tasks
 from transforms.metadata import describe_file
 from warehouse.schemas import DICOM_COMPLEXITY, DICOM_ELEMENTS, METADATA_TASK_RESULT
 
@@ -19,8 +19,7 @@ RESULT_COLUMNS = METADATA_TASK_RESULT.fieldNames()
 
 def describe_files(files: DataFrame, files_per_task: int = 32) -> DataFrame:
     """`files` has sha256, batch_id, raw_path, size_bytes; the result has one row per file, materialized."""
-    partitions = task_partitions(files.sparkSession, files.count(), files_per_task)
-    tasks = files.select("sha256", "batch_id", "raw_path", "size_bytes").repartition(partitions)
+    tasks = spread_over_tasks(files.select("sha256", "batch_id", "raw_path", "size_bytes"), files_per_task)
     return tasks.mapInPandas(_describe_partition, METADATA_TASK_RESULT).localCheckpoint(eager=True)
 
 

@@ -19,10 +19,11 @@ from collections.abc import Sequence
 
 from transforms.phi.safe_text import (is_settled_reading, kept_after_second_reading, safe_in_other_reading,
                                       safe_mask, stretches_worth_reading_again)
+from transforms.pixels.redact import DEFAULT_PADDING
 from transforms.text_types import Box, OcrWord, PhiSpan, TextLine
 
 KEEP_MARGIN = 1      # pixels kept around a safe word
-PADDING = 3          # pixels added around what is filled, except towards a kept word
+PADDING = DEFAULT_PADDING    # pixels added around what is filled, except towards a kept word (redact's own)
 LONE_MARK_MAX_ASPECT = 1.6   # width / height of a region with room for two characters at most
 LONE_MARK_CLEARANCE = 2.0    # line heights of empty band a lone mark has on either side
 LONE_MARK_BORDER_SHARE = 0.15  # ... and it lies within this share of the frame's width or height of an edge

@@ -33,6 +33,7 @@ def _landing(folder: Path) -> Path:
     for name in SUBSET:
         shutil.copy(CORPUS / f"{name}.dcm", folder / f"{name}.dcm")
     shutil.copy(pydicom_file("rtplan.dcm"), folder / "rtplan.dcm")        # no pixel data
+    shutil.copy(pydicom_file("test-SR.dcm"), folder / "sr.dcm")            # no pixel data, published
     (folder / "readme.txt").write_text("not DICOM\n")
     return folder
 
@@ -84,10 +85,12 @@ def test_published_files_are_verified_and_traceable(spark, pipeline_run):
     archive = warehouse.gold_archive / pipeline.run_key()
     rows = read_table(spark, warehouse, tables.GOLD_MANIFEST).collect()
     bronze = {r["sha256"] for r in read_table(spark, warehouse, tables.DICOM_FILES).collect()}
+    without_pixels = 0
     for row in rows:
         path = archive / row["gold_path"]
         assert row["sha256"] in bronze
         ds = pydicom.dcmread(path)
+        without_pixels += "PixelData" not in ds
         assert ds.PatientIdentityRemoved == "YES" and "113100" in [c.CodeValue for c in
                                                                      ds.DeidentificationMethodCodeSequence]
         assert row["sop_instance_uid"] == ds.SOPInstanceUID and ds.SOPInstanceUID.startswith("2.25.")
@@ -95,6 +98,7 @@ def test_published_files_are_verified_and_traceable(spark, pipeline_run):
             assert ds.BurnedInAnnotation == "NO"
         assert not path.stat().st_mode & 0o222, "published files are read-only"
         assert set(row["checks_passed"]) == {rule.check for rule in LEAKAGE_RULES}
+    assert without_pixels >= 1, "the SR is published (and the review report, which runs after gold, copes)"
     assert (warehouse.root / "gx").exists()
 
 
@@ -134,7 +138,7 @@ def test_metrics_views_and_plot_cover_the_run(spark, pipeline_run):
     warehouse, instance, _, _, result = pipeline_run
     register_catalog(spark, warehouse)
     runs = {r["run_id"]: r for r in spark.sql("select * from metrics.throughput_per_run").collect()}
-    assert runs[result.run_id]["files_ingested"] == len(SUBSET) + 2
+    assert runs[result.run_id]["files_ingested"] == len(SUBSET) + 3          # + the RT plan, the SR, the text
     checks = {r["check"] for r in spark.sql("select * from metrics.leakage_over_time").collect()}
     assert checks == {rule.check for rule in LEAKAGE_RULES}
     assert spark.sql("select * from metrics.cost_calibration").count() >= 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from transforms.pixels.frames import FrameReader
+from transforms.pixels.frames import FrameReader, UndecodableFrameError
 from transforms.pixels.prepare import display_grey, to_rgb
 from transforms.text_types import Box
 
@@ -41,12 +41,12 @@ def contact_sheet(items: list[SheetItem], columns: int = 4) -> Image.Image:
 
 
 def _tile(item: SheetItem) -> Image.Image:
-    with FrameReader(item.gold_path) as reader:
-        frame = reader.decode_frame(item.frame)
-        if frame.ndim == 3:
-            image = Image.fromarray(np.asarray(to_rgb(frame, reader.info), dtype=np.uint8))
-        else:
-            image = Image.fromarray(display_grey(frame, reader.info, reader.header)).convert("RGB")
+    try:
+        image = _frame_image(item)
+    except UndecodableFrameError as exc:
+        # A published file without pixel data (a structured report, an RT plan) is normal: the sheet says
+        # so in its tile (the reason code only) instead of failing the run after gold is written.
+        return _placeholder(exc.reason)
     scale = THUMB / max(image.size)
     draw = ImageDraw.Draw(image)
     for boxes, colour in ((item.redacted, OUTLINE), (item.kept_text, KEPT_TEXT)):
@@ -56,6 +56,20 @@ def _tile(item: SheetItem) -> Image.Image:
     image.thumbnail((THUMB, THUMB))
     tile = Image.new("RGB", (THUMB, THUMB), (0, 0, 0))
     tile.paste(image, ((THUMB - image.width) // 2, (THUMB - image.height) // 2))
+    return tile
+
+
+def _frame_image(item: SheetItem) -> Image.Image:
+    with FrameReader(item.gold_path) as reader:
+        frame = reader.decode_frame(item.frame)
+        if frame.ndim == 3:
+            return Image.fromarray(np.asarray(to_rgb(frame, reader.info), dtype=np.uint8))
+        return Image.fromarray(display_grey(frame, reader.info, reader.header)).convert("RGB")
+
+
+def _placeholder(reason: str) -> Image.Image:
+    tile = Image.new("RGB", (THUMB, THUMB), (0, 0, 0))
+    ImageDraw.Draw(tile).text((12, THUMB // 2 - 6), reason.replace("_", " "), fill=(160, 160, 160))
     return tile
 
 

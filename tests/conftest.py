@@ -18,6 +18,11 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 PRESIDIO_SAMPLES = SHARED / "reference" / "dicom-samples" / "presidio"
 
 
+def spark_cache_is_empty(spark) -> bool:
+    """Nothing cached in the session (a cached plan over Delta tables is re-planned after every commit)."""
+    return spark._jsparkSession.sharedState().cacheManager().isEmpty()
+
+
 def pydicom_file(name: str) -> Path:
     return PYDICOM_FILES / name
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 import pytest
 
 from orchestration.expectations import ACCOUNTING_SUITE, ExpectationRunner
+from tests.conftest import spark_cache_is_empty
 
 pytestmark = pytest.mark.spark
-
-
-def _cache_is_empty(spark) -> bool:
-    return spark._jsparkSession.sharedState().cacheManager().isEmpty()
 
 
 def _outcomes(spark):
@@ -23,7 +20,7 @@ def test_accounting_names_the_files_not_in_exactly_one_place_and_caches_nothing(
     outcome = ExpectationRunner(tmp_path / "gx").validate_accounting(_outcomes(spark), "batch-1")
     assert (outcome.name, outcome.success, outcome.evaluated) == (ACCOUNTING_SUITE, False, 4)
     assert outcome.failing_hashes == ("b" * 64, "c" * 64)
-    assert _cache_is_empty(spark)
+    assert spark_cache_is_empty(spark)
 
 
 def test_a_context_made_with_gx_defaults_stops_caching_what_it_validates(spark, tmp_path):
@@ -38,5 +35,5 @@ def test_a_context_made_with_gx_defaults_stops_caching_what_it_validates(spark, 
     spark.catalog.clearCache()
     runner = ExpectationRunner(root)
     assert runner.validate_accounting(_outcomes(spark), "batch-1").evaluated == 4
-    assert _cache_is_empty(spark)
+    assert spark_cache_is_empty(spark)
     assert not gx.get_context(mode="file", project_root_dir=str(root)).data_sources.get("deidlake").persist

@@ -15,7 +15,7 @@ from orchestration.instance import dagster_instance
 from orchestration.jobs import BATCH_SELECTION
 from orchestration.partitions import landing_batches
 from orchestration.resources import PipelineSettings
-from tests.conftest import pydicom_file
+from tests.conftest import pydicom_file, spark_cache_is_empty
 from transforms.landing import BatchRegistry, list_landing_files
 from transforms.leakage import LEAKAGE_RULES
 from transforms.scoring import score_directories
@@ -123,9 +123,7 @@ def test_a_rerun_publishes_nothing_twice_and_leaves_nothing_cached(spark, pipeli
     spark.catalog.clearCache()
     again = _run(instance, warehouse, manifest, pipeline)
     assert again.success
-    # A plan left cached over Delta tables is re-planned after every later commit to them, for the rest of
-    # the session: each run of a long-lived process would get slower (GX caches what it validates).
-    assert spark._jsparkSession.sharedState().cacheManager().isEmpty()
+    assert spark_cache_is_empty(spark), "a run of a long-lived process would slow every later one"
     assert read_table(spark, warehouse, tables.GOLD_MANIFEST).count() == manifest_rows
     assert {p: p.stat().st_mtime_ns for p in archive.rglob("*.dcm")} == before
 

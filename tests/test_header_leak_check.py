@@ -10,7 +10,8 @@ from pydicom.data import get_testdata_file
 from transforms.deid import DeidOptions
 from transforms.deid.header import deidentify_dataset
 from transforms.keyring import Keyring
-from transforms.leakage import header_leaks
+from transforms.leakage import header_leaks, profile_kept_values
+from transforms.metadata import flatten_elements
 from transforms.phi.dictionary import PhiDictionary
 from transforms.phi.recognizer import PhiRecognizer
 
@@ -37,3 +38,39 @@ def test_a_name_left_in_a_text_element_is_a_leak():
     ds.add_new(0x00204000, "LT", f"seen by {original.PatientName.family_name}")     # Image Comments
     ds.add_new(0x00180015, "CS", "CHEST")                                            # a code string stays out
     assert header_leaks(ds, dictionary, PhiRecognizer()) == ["00204000"]
+
+
+def _kept(name: str) -> dict[str, str]:
+    rows, _ = flatten_elements(pydicom.dcmread(get_testdata_file(name)))
+    return profile_kept_values(rows, DeidOptions())
+
+
+def test_kept_device_attributes_and_derived_numbers_are_not_leaks():
+    # MR_small: InstitutionName "TOSHIBA" inside the kept Manufacturer "TOSHIBA_MEC", and the dummy
+    # time "000000" one digit from DeviceSerialNumber "-0000200"; rtplan: InstitutionName "Here" inside
+    # "Manufacturer name here". Both quarantined every copy of these files before.
+    for name in ("MR_small.dcm", "rtplan.dcm"):
+        ds, dictionary = _deidentified(name)
+        assert header_leaks(ds, dictionary, PhiRecognizer(), _kept(name)) == [], name
+
+
+def test_a_date_shifted_to_one_digit_from_the_identified_one_is_not_a_leak():
+    dictionary = PhiDictionary.from_header_elements([("StudyDate", "DA", "20230115", "00080020")])
+    ds = pydicom.Dataset()
+    ds.StudyDate = "20230105"                       # shifted by -10 days: one digit changed
+    assert header_leaks(ds, dictionary, PhiRecognizer()) == []
+    ds.ContentDate = "20230115"
+    assert header_leaks(ds, dictionary, PhiRecognizer()) == ["00080023"]
+
+
+def test_a_person_in_a_kept_attribute_and_a_site_in_its_own_element_are_still_leaks():
+    source = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    source.Manufacturer = f"TOSHIBA_MEC {source.PatientID}"   # a modality that writes the patient ID there
+    rows, _ = flatten_elements(source)
+    kept = profile_kept_values(rows, DeidOptions())
+    dictionary = PhiDictionary.from_header_elements(rows)
+    institution = source.InstitutionName
+    deidentify_dataset(source, DeidOptions(), Keyring.from_env())
+    assert source.Manufacturer == kept["00080070"]           # kept unchanged, and still a leak
+    source.InstitutionName = institution                      # a removal that did not happen
+    assert header_leaks(source, dictionary, PhiRecognizer(), kept) == ["00080070", "00080080"]

@@ -98,7 +98,9 @@ def test_published_files_are_verified_and_traceable(spark, pipeline_run):
             assert ds.BurnedInAnnotation == "NO"
         assert not path.stat().st_mode & 0o222, "published files are read-only"
         assert set(row["checks_passed"]) == {rule.check for rule in LEAKAGE_RULES}
-    assert without_pixels >= 1, "the SR is published (and the review report, which runs after gold, copes)"
+    # The SR and the RT plan (held by the gate for a site name inside its kept Manufacturer text until
+    # 2026-11-27); the review report, which runs after gold, copes with files without pixels.
+    assert without_pixels == 2
     assert (warehouse.root / "gx").exists()
 
 

@@ -13,7 +13,7 @@ are both built from it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +39,11 @@ STANDARD_UID_ROOT = "1.2.840.10008."           # DICOM's own UIDs (classes, synt
 RECHECK_PSM = 11                               # sparse text: no layout assumption
 RECHECK_MIN_HEIGHT = 1024                      # frames are upscaled to at least this height for OCR
 RECHECK_MAX_UPSCALE = 3.0
+# A site's name found inside an attribute the profile keeps as it is (Manufacturer "TOSHIBA_MEC" beside
+# InstitutionName "TOSHIBA"; ManufacturerModelName "... name here" beside InstitutionName "Here") is the
+# kept attribute's own text, which the standard judges safe to keep: not a leak. A person's name, an ID,
+# a date or an address there still is.
+SITE_CATEGORIES = frozenset({"INSTITUTION"})
 
 
 @dataclass(frozen=True)
@@ -118,16 +123,28 @@ def original_uids(rows: Iterable) -> set[str]:
             if value and not value.startswith(STANDARD_UID_ROOT)}
 
 
+def profile_kept_values(rows: Iterable, options: DeidOptions) -> dict[str, str]:
+    """Element path -> identified value of the standard elements the profile keeps as they are (not in
+    Table E.1-1, or kept by it or by an option)."""
+    rules = action_table(options).rules
+    kept = {}
+    for r in rows:
+        tag, value = int(_field(r, "tag"), 16), _field(r, "value")
+        if value and not (tag >> 16) & 1 and (tag not in rules or rules[tag].op is Op.KEEP):
+            kept[_field(r, "element_path")] = value
+    return kept
+
+
 def measure_candidate(path: str, dictionary: PhiDictionary, uids: set[str], expected: Expected,
                       redacted_frames: Sequence[int], recognizer: PhiRecognizer,
-                      check_uids: bool = True) -> LeakageMeasures:
+                      check_uids: bool = True, kept_values: Mapping[str, str] | None = None) -> LeakageMeasures:
     measures = LeakageMeasures()
     try:
         ds = pydicom.dcmread(path, defer_size=64 * 1024)
     except Exception:  # noqa: BLE001 - an unreadable output fails the structure check
         measures.structure_problems.append("unreadable_output")
         return measures
-    measures.header_leak_paths = header_leaks(ds, dictionary, recognizer)
+    measures.header_leak_paths = header_leaks(ds, dictionary, recognizer, kept_values)
     measures.header_leak_hits = len(measures.header_leak_paths)
     measures.uid_survivors = count_uid_survivors(ds, uids) if check_uids else 0
     measures.record_present = record_present(ds)
@@ -140,15 +157,24 @@ def measure_candidate(path: str, dictionary: PhiDictionary, uids: set[str], expe
     return measures
 
 
-def header_leaks(ds: Dataset, dictionary: PhiDictionary, recognizer: PhiRecognizer) -> list[str]:
+def header_leaks(ds: Dataset, dictionary: PhiDictionary, recognizer: PhiRecognizer,
+                 kept_values: Mapping[str, str] | None = None) -> list[str]:
     """Paths of elements whose text holds a value of the identified header (dictionary matches only:
-    pattern matches would flag the pseudonyms and shifted dates the profile writes on purpose)."""
+    pattern matches would flag the pseudonyms and shifted dates the profile writes on purpose).
+
+    Header text is typed, not read: digits must match exactly (`PhiRecognizer.for_typed_text`).
+    `kept_values` (see `profile_kept_values`): in an element the profile kept unchanged, a site's name
+    is not counted (SITE_CATEGORIES)."""
+    typed = recognizer.for_typed_text()
+    kept_values = kept_values or {}
     leaks = []
     for path, text in text_values(ds, skip_vrs=HEADER_LEAK_SKIPPED_VRS):
         # Numbers (window width 400, slice thickness 5.0) cannot carry a name, address or date, and
         # fuzzy-match short ages and IDs by accident; UIDs are searched exactly by count_uid_survivors.
-        chunks = recognizer.find_phi_in_text(text, dictionary)
-        if any(c.source == "dictionary" for c in chunks):
+        found = {c.category for c in typed.find_phi_in_text(text, dictionary) if c.source == "dictionary"}
+        if kept_values.get(path) == text:
+            found -= SITE_CATEGORIES
+        if found:
             leaks.append(path)
     return leaks
 

@@ -7,7 +7,9 @@ must match exactly and are looked up in a hash map. No per-rendering Python loop
 
 Allowed edits grow with the key: 0 up to 4 characters, 1 up to 8, 2 up to 15, 3 beyond, counting only
 the characters that carry evidence (initials do not: "Head A" must not match "Head"). Keys are compared
-OCR-folded, so O/0, l/1/I, S/5, B/8, Z/2 confusions cost nothing. A match that needs an extra edge token
+OCR-folded, so O/0, l/1/I, S/5, B/8, Z/2 confusions cost nothing. Text typed by a machine (header
+values) is matched with `exact_digits`: there a number one digit away from an identified one is another
+number (a date shifted by ten days, a dummy "000000" beside serial "0000200"), not a misreading. A match that needs an extra edge token
 no better than without it is dropped, so "DOE JOHN Se" does not take "Se" along.
 """
 
@@ -69,13 +71,16 @@ def build_queries(token_lines: Sequence[Sequence[Token]], breaks: Sequence[froze
 
 def match_dictionary(token_lines: Sequence[Sequence[Token]], breaks: Sequence[frozenset[int]],
                      dictionary: PhiDictionary, edit_bounds: Sequence[tuple[int, int]] = DEFAULT_EDIT_BOUNDS,
-                     long_edits: int = DEFAULT_LONG_EDITS) -> list[list[Chunk]]:
-    """Dictionary chunks per line."""
+                     long_edits: int = DEFAULT_LONG_EDITS, exact_digits: bool = False) -> list[list[Chunk]]:
+    """Dictionary chunks per line; `exact_digits`: a fuzzy match must spell every digit as the entry does."""
     found: list[list[Chunk]] = [[] for _ in token_lines]
     if dictionary.is_empty:
         return found
     queries = build_queries(token_lines, breaks, dictionary, long_edits)
-    hits = _exact_hits(queries, dictionary) + _fuzzy_hits(queries, dictionary, edit_bounds, long_edits)
+    fuzzy = _fuzzy_hits(queries, dictionary, edit_bounds, long_edits)
+    if exact_digits:
+        fuzzy = [hit for hit in fuzzy if _digits(hit[0].plain) == _digits(dictionary.entries[hit[1]].plain)]
+    hits = _exact_hits(queries, dictionary) + fuzzy
     names: dict[int, list[tuple[int, int]]] = {}
     for query, entry_index, distance in _without_superfluous_tokens(hits):
         tokens = token_lines[query.line]
@@ -128,6 +133,10 @@ def _exact_hits(queries: list[Query], dictionary: PhiDictionary) -> list[tuple[Q
         elif _mostly_digits(query.plain) and (folded := folded_key(query.plain)) in dictionary.folded_digits:
             hits.append((query, dictionary.folded_digits[folded], 0))
     return hits
+
+
+def _digits(key: str) -> str:
+    return "".join(ch for ch in key if ch.isdigit())
 
 
 def _mostly_digits(key: str) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from transforms.keyring import Keyring
@@ -38,6 +38,7 @@ LINE_BREAK = re.compile(r"(\r\n|\n|\r)")
 class RecognizerSettings:
     edit_bounds: tuple[tuple[int, int], ...] = DEFAULT_EDIT_BOUNDS   # (max key length, allowed edits)
     long_edits: int = DEFAULT_LONG_EDITS                             # edits allowed beyond the bounds
+    exact_digits: bool = False        # typed text: fuzzy matches must keep every digit (see matching)
     field_gap_ratio: float = 2.0      # a gap wider than this × word height starts a new field
     technique_max_digits: int = 4     # "kVp 120": numbers this short after a technique word are kept
     replacement: str = "[{category}]"  # what clean_text puts in place of a PHI span
@@ -54,6 +55,11 @@ class PhiRecognizer:
     def __init__(self, settings: RecognizerSettings = RecognizerSettings(), keyring: Keyring | None = None):
         self.settings = settings
         self._keyring = keyring
+
+    def for_typed_text(self) -> "PhiRecognizer":
+        """This recognizer for text a machine wrote (header values): OCR's digit slips cannot happen
+        there, and the de-identified header holds numbers derived from the identified ones."""
+        return PhiRecognizer(replace(self.settings, exact_digits=True), self._keyring)
 
     @property
     def keyring(self) -> Keyring:
@@ -100,7 +106,7 @@ class PhiRecognizer:
         dictionary = dictionary or PhiDictionary.empty()
         token_lines = [tokenize(text) for text in texts]
         from_dictionary = match_dictionary(token_lines, field_starts, dictionary, self.settings.edit_bounds,
-                                           self.settings.long_edits)
+                                           self.settings.long_edits, self.settings.exact_digits)
         return [self._line_chunks(text, tokens, starts, matched)
                 for text, tokens, starts, matched in zip(texts, token_lines, field_starts, from_dictionary)]
 

@@ -18,6 +18,7 @@ from transforms.leakage import (
     identified_dictionary,
     measure_candidate,
     original_uids,
+    profile_kept_values,
     recheck_frames,
 )
 from transforms.phi import PhiRecognizer
@@ -86,7 +87,8 @@ def _measure_one(row: dict, options: DeidOptions, recognizer: PhiRecognizer, run
                             row["sop_class_uid"], row["output_syntax"])
         measures = measure_candidate(row["candidate_path"], identified_dictionary(elements, options),
                                      original_uids(elements), expected, (), recognizer,
-                                     check_uids=not options.retain_uids)
+                                     check_uids=not options.retain_uids,
+                                     kept_values=profile_kept_values(elements, options))
     except Exception as exc:  # noqa: BLE001 - unmeasurable means not publishable
         return out | {"error": f"measure_failed:{type(exc).__name__}"}
     return out | _measure_columns(measures)

@@ -10,17 +10,17 @@ from pydicom.data import get_testdata_file
 from transforms.deid import DeidOptions
 from transforms.deid.header import deidentify_dataset
 from transforms.keyring import Keyring
-from transforms.leakage import header_leaks, profile_kept_values
+from transforms.leakage import header_leaks, identified_dictionary, profile_kept_values
 from transforms.metadata import flatten_elements
 from transforms.phi.dictionary import PhiDictionary
 from transforms.phi.recognizer import PhiRecognizer
 
 
-def _deidentified(name: str) -> tuple[pydicom.Dataset, PhiDictionary]:
+def _deidentified(name: str, options: DeidOptions = DeidOptions()) -> tuple[pydicom.Dataset, PhiDictionary]:
     source = pydicom.dcmread(get_testdata_file(name))
-    dictionary = PhiDictionary.from_dataset(copy.deepcopy(source))
-    deidentify_dataset(source, DeidOptions(), Keyring.from_env())
-    return source, dictionary
+    rows, _ = flatten_elements(copy.deepcopy(source))
+    deidentify_dataset(source, options, Keyring.from_env())
+    return source, identified_dictionary(rows, options)
 
 
 def test_public_uids_and_code_strings_are_not_header_leaks():
@@ -40,9 +40,9 @@ def test_a_name_left_in_a_text_element_is_a_leak():
     assert header_leaks(ds, dictionary, PhiRecognizer()) == ["00204000"]
 
 
-def _kept(name: str) -> dict[str, str]:
+def _kept(name: str, options: DeidOptions = DeidOptions()) -> dict:
     rows, _ = flatten_elements(pydicom.dcmread(get_testdata_file(name)))
-    return profile_kept_values(rows, DeidOptions())
+    return profile_kept_values(rows, options)
 
 
 def test_kept_device_attributes_and_derived_numbers_are_not_leaks():
@@ -71,6 +71,16 @@ def test_a_person_in_a_kept_attribute_and_a_site_in_its_own_element_are_still_le
     dictionary = PhiDictionary.from_header_elements(rows)
     institution = source.InstitutionName
     deidentify_dataset(source, DeidOptions(), Keyring.from_env())
-    assert source.Manufacturer == kept["00080070"]           # kept unchanged, and still a leak
+    assert source.Manufacturer == kept["00080070"].value     # kept unchanged, and still a leak
     source.InstitutionName = institution                      # a removal that did not happen
     assert header_leaks(source, dictionary, PhiRecognizer(), kept) == ["00080070", "00080080"]
+
+
+def test_a_date_kept_by_an_option_may_equal_a_removed_one_but_may_not_spell_an_id():
+    full_dates = DeidOptions.from_names(["dates=full"])
+    # JPEG2000.dcm: a private date (removed) equals the SeriesDate the Full Dates option keeps.
+    ds, dictionary = _deidentified("JPEG2000.dcm", full_dates)
+    assert header_leaks(ds, dictionary, PhiRecognizer(), _kept("JPEG2000.dcm", full_dates)) == []
+    # examples_palette.dcm: PatientID "11-05-25-142825" holds the StudyTime the option keeps.
+    ds, dictionary = _deidentified("examples_palette.dcm", full_dates)
+    assert "00080030" in header_leaks(ds, dictionary, PhiRecognizer(), _kept("examples_palette.dcm", full_dates))

@@ -24,6 +24,7 @@ from pydicom.dataset import Dataset
 from transforms.deid.options import DeidOptions
 from transforms.deid.profile import Op, action_table
 from transforms.phi import PhiDictionary, PhiRecognizer
+from transforms.phi.sources import category_of
 from transforms.pixels.detect import detect_text_regions
 from transforms.pixels.frames import FrameReader
 from transforms.pixels.ocr import OcrSettings, ocr_regions
@@ -39,11 +40,18 @@ STANDARD_UID_ROOT = "1.2.840.10008."           # DICOM's own UIDs (classes, synt
 RECHECK_PSM = 11                               # sparse text: no layout assumption
 RECHECK_MIN_HEIGHT = 1024                      # frames are upscaled to at least this height for OCR
 RECHECK_MAX_UPSCALE = 3.0
-# A site's name found inside an attribute the profile keeps as it is (Manufacturer "TOSHIBA_MEC" beside
-# InstitutionName "TOSHIBA"; ManufacturerModelName "... name here" beside InstitutionName "Here") is the
-# kept attribute's own text, which the standard judges safe to keep: not a leak. A person's name, an ID,
-# a date or an address there still is.
+# What an element the profile (or an option) keeps unchanged may hold without leaking: a site's name
+# (Manufacturer "TOSHIBA_MEC" beside InstitutionName "TOSHIBA"; ManufacturerModelName "... name here"
+# beside InstitutionName "Here": the kept attribute's own text, which the standard judges safe), and a
+# value of the element's own kind (a SeriesDate kept by the Full Dates option that equals a removed
+# private date is the date the option keeps). A person's name, an ID or an address there still leaks.
 SITE_CATEGORIES = frozenset({"INSTITUTION"})
+
+
+@dataclass(frozen=True)
+class KeptValue:
+    value: str
+    category: str | None        # the element's own dictionary category (DATE for a DA), if any
 
 
 @dataclass(frozen=True)
@@ -123,7 +131,7 @@ def original_uids(rows: Iterable) -> set[str]:
             if value and not value.startswith(STANDARD_UID_ROOT)}
 
 
-def profile_kept_values(rows: Iterable, options: DeidOptions) -> dict[str, str]:
+def profile_kept_values(rows: Iterable, options: DeidOptions) -> dict[str, KeptValue]:
     """Element path -> identified value of the standard elements the profile keeps as they are (not in
     Table E.1-1, or kept by it or by an option)."""
     rules = action_table(options).rules
@@ -131,13 +139,14 @@ def profile_kept_values(rows: Iterable, options: DeidOptions) -> dict[str, str]:
     for r in rows:
         tag, value = int(_field(r, "tag"), 16), _field(r, "value")
         if value and not (tag >> 16) & 1 and (tag not in rules or rules[tag].op is Op.KEEP):
-            kept[_field(r, "element_path")] = value
+            kept[_field(r, "element_path")] = KeptValue(value, category_of(_field(r, "keyword"), _field(r, "vr"),
+                                                                           False))
     return kept
 
 
 def measure_candidate(path: str, dictionary: PhiDictionary, uids: set[str], expected: Expected,
                       redacted_frames: Sequence[int], recognizer: PhiRecognizer,
-                      check_uids: bool = True, kept_values: Mapping[str, str] | None = None) -> LeakageMeasures:
+                      check_uids: bool = True, kept_values: Mapping[str, KeptValue] | None = None) -> LeakageMeasures:
     measures = LeakageMeasures()
     try:
         ds = pydicom.dcmread(path, defer_size=64 * 1024)
@@ -158,13 +167,13 @@ def measure_candidate(path: str, dictionary: PhiDictionary, uids: set[str], expe
 
 
 def header_leaks(ds: Dataset, dictionary: PhiDictionary, recognizer: PhiRecognizer,
-                 kept_values: Mapping[str, str] | None = None) -> list[str]:
+                 kept_values: Mapping[str, KeptValue] | None = None) -> list[str]:
     """Paths of elements whose text holds a value of the identified header (dictionary matches only:
     pattern matches would flag the pseudonyms and shifted dates the profile writes on purpose).
 
     Header text is typed, not read: digits must match exactly (`PhiRecognizer.for_typed_text`).
-    `kept_values` (see `profile_kept_values`): in an element the profile kept unchanged, a site's name
-    is not counted (SITE_CATEGORIES)."""
+    `kept_values` (see `profile_kept_values`): in an element kept unchanged, a site's name and a value
+    of the element's own kind are not counted (see SITE_CATEGORIES)."""
     typed = recognizer.for_typed_text()
     kept_values = kept_values or {}
     leaks = []
@@ -172,8 +181,9 @@ def header_leaks(ds: Dataset, dictionary: PhiDictionary, recognizer: PhiRecogniz
         # Numbers (window width 400, slice thickness 5.0) cannot carry a name, address or date, and
         # fuzzy-match short ages and IDs by accident; UIDs are searched exactly by count_uid_survivors.
         found = {c.category for c in typed.find_phi_in_text(text, dictionary) if c.source == "dictionary"}
-        if kept_values.get(path) == text:
-            found -= SITE_CATEGORIES
+        kept = kept_values.get(path)
+        if kept is not None and kept.value == text:
+            found -= SITE_CATEGORIES | {kept.category}
         if found:
             leaks.append(path)
     return leaks

@@ -10,7 +10,8 @@ from pydicom.data import get_testdata_file
 from transforms.deid import DeidOptions
 from transforms.deid.header import deidentify_dataset
 from transforms.keyring import Keyring
-from transforms.leakage import header_leaks, identified_dictionary, profile_kept_values
+from transforms.leakage import (count_uid_survivors, header_leaks, identified_dictionary, original_uids,
+                                profile_kept_values)
 from transforms.metadata import flatten_elements
 from transforms.phi.dictionary import PhiDictionary
 from transforms.phi.recognizer import PhiRecognizer
@@ -84,3 +85,14 @@ def test_a_date_kept_by_an_option_may_equal_a_removed_one_but_may_not_spell_an_i
     # examples_palette.dcm: PatientID "11-05-25-142825" holds the StudyTime the option keeps.
     ds, dictionary = _deidentified("examples_palette.dcm", full_dates)
     assert "00080030" in header_leaks(ds, dictionary, PhiRecognizer(), _kept("examples_palette.dcm", full_dates))
+
+
+def test_a_degenerate_uid_is_not_searched_but_a_real_one_is():
+    # reportsi.dcm holds a UI value "0": searched as a substring it matched nearly every output text.
+    rows, _ = flatten_elements(pydicom.dcmread(get_testdata_file("reportsi.dcm")))
+    ds, _ = _deidentified("reportsi.dcm")
+    uids = original_uids(rows)
+    assert "0" not in uids and count_uid_survivors(ds, uids) == 0
+    original = pydicom.dcmread(get_testdata_file("reportsi.dcm"))
+    ds.add_new(0x00204000, "LT", f"see {original.StudyInstanceUID}")
+    assert count_uid_survivors(ds, uids) == 1

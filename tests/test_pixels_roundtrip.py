@@ -120,6 +120,24 @@ def test_big_endian_moves_to_explicit_little_endian(tmp_path):
     assert np.array_equal(pydicom.dcmread(out).pixel_array, redacted)
 
 
+@pytest.mark.parametrize("name", ["MR_small_bigendian.dcm", "ExplVR_BigEnd.dcm", "SC_rgb_small_odd_big_endian.dcm",
+                                  "liver_expb_1frame.dcm", "rtdose_expb.dcm"])
+def test_an_unchanged_big_endian_file_is_written_readable_in_explicit_little_endian(tmp_path, name):
+    # These were copied "in their own syntax" with a little-endian body under a big-endian file meta.
+    source = get_testdata_file(name)
+    out = tmp_path / "out.dcm"
+    with FrameReader(source) as reader:
+        decision = write_deidentified_file(reader.header, reader, {}, out)
+        frames = [reader.decode_frame(k) for k in range(reader.frame_count)]
+    assert decision.output_syntax == uid.ExplicitVRLittleEndian
+    assert decision.reason == "retired_big_endian_moved_to_explicit_le" and not decision.kept
+    written = pydicom.dcmread(out)
+    assert written.file_meta.TransferSyntaxUID == uid.ExplicitVRLittleEndian
+    assert written.SOPInstanceUID == pydicom.dcmread(source).SOPInstanceUID
+    with FrameReader(out) as again:
+        assert all(np.array_equal(again.decode_frame(k), frame) for k, frame in enumerate(frames))
+
+
 def test_jpeg_baseline_cine_reencodes_only_the_changed_frame(tmp_path):
     out = tmp_path / "out.dcm"
     info, index, box, original, redacted, decision, stored = redact_middle_and_write(

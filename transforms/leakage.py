@@ -37,6 +37,9 @@ NUMERIC_VRS = frozenset({"DS", "IS", "US", "SS", "UL", "SL", "UV", "SV", "FL", "
 # PatientPosition "HFS") are defined terms of at most 16 characters that match short name parts by chance.
 HEADER_LEAK_SKIPPED_VRS = NUMERIC_VRS | frozenset({"UI", "CS"})
 STANDARD_UID_ROOT = "1.2.840.10008."           # DICOM's own UIDs (classes, syntaxes): not identifying
+# A "UID" shorter than this ("0", "9.8.7.6", seen in real files) identifies nothing, and as a substring
+# it matches almost every output text: reportsi.dcm's "0" held the file for `original_uids`.
+MIN_SEARCHED_UID_CHARS = 8
 RECHECK_PSM = 11                               # sparse text: no layout assumption
 RECHECK_MIN_HEIGHT = 1024                      # frames are upscaled to at least this height for OCR
 RECHECK_MAX_UPSCALE = 3.0
@@ -128,7 +131,7 @@ def identified_dictionary(rows: Iterable, options: DeidOptions) -> PhiDictionary
 def original_uids(rows: Iterable) -> set[str]:
     return {value for r in rows if _field(r, "vr") == "UI"
             for value in (_field(r, "value") or "").split("\\")
-            if value and not value.startswith(STANDARD_UID_ROOT)}
+            if len(value) >= MIN_SEARCHED_UID_CHARS and not value.startswith(STANDARD_UID_ROOT)}
 
 
 def profile_kept_values(rows: Iterable, options: DeidOptions) -> dict[str, KeptValue]:

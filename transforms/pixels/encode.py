@@ -14,9 +14,12 @@ Rules (from the issue, in priority order):
    file to JPEG-LS lossless (every frame transcoded, nothing further lost, file much larger).
 5. No encoder at all (JPEG lossless .57/.70, JPEG extended 12-bit .51, anything else decodable): the
    file moves to JPEG-LS lossless when the image fits its profile, else to explicit VR little endian;
-   explicit big endian (retired) moves to explicit VR little endian. Every frame is transcoded and the
    decision records from/to and why.
-A file with no changed frame is always copied in its own syntax.
+6. Explicit VR big endian (retired from the standard in 2004) always moves to explicit VR little endian,
+   changed frames or not: the dataset writer encodes little endian, and a copy in the old syntax wrote a
+   little-endian body under a big-endian file meta (unreadable; the gate held every such file). Every
+   frame is byte-swapped, which loses nothing; the decision records it.
+Any other file with no changed frame is copied in its own syntax.
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ def plan_encoding(info: PixelInfo, any_changed: bool, lossy_jpeg_policy: str = "
     """The output syntax for a file whose frames are (or are not) changed; see the module rules."""
     source = info.transfer_syntax
     same = EncodePlan(source, source, True, "", False, info.photometric, info.planar_configuration)
+    if source == uid.ExplicitVRBigEndian:
+        return EncodePlan(source, uid.ExplicitVRLittleEndian, False, "retired_big_endian_moved_to_explicit_le",
+                          True, info.decoded_photometric(), info.planar_configuration)
     if not any_changed:
         return replace(same, reason="no_frame_changed_copied")
     if source in NATIVE_KEPT:
@@ -77,8 +83,6 @@ def _move_to_lossless(info: PixelInfo) -> EncodePlan:
                    or (photometric == "RGB" and info.pixel_representation == 0)
                    or (photometric == "YBR_FULL" and info.bits_allocated == 8)
                    or (photometric == "PALETTE COLOR" and info.pixel_representation == 0)))
-    if not source.is_encapsulated:      # big endian: its natural lossless sibling
-        jls_ok = False
     target = uid.JPEGLSLossless if jls_ok else uid.ExplicitVRLittleEndian
     return EncodePlan(source, target, False, f"{why}_moved_to_{'jpegls_lossless' if jls_ok else 'explicit_le'}",
                       True, photometric, info.planar_configuration if not jls_ok else 0)

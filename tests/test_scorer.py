@@ -19,13 +19,18 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.pixels.utils import pack_bits
+from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 from tests.conftest import PRESIDIO_SAMPLES
+from transforms.deid import DeidOptions
+from transforms.deid.header import deidentify_file
+from transforms.keyring import Keyring
 from transforms.scoring import score_directories
 from transforms.scoring.cli import main as score_main
 from transforms.scoring.coverage import BoxMeasure, is_phi_removed, lossy_tolerance, measure_box, text_mask
 from transforms.scoring.ocr import OcrRequest, read_boxes
+from transforms.scoring.validity import check_validity
 from transforms.synth.encoding import write_instance
 from transforms.synth.truth import FileTruth, load_truth_dir
 from transforms.text_types import Box
@@ -279,6 +284,17 @@ def test_validity_reports_added_errors_without_values(tmp_path: Path, redacted: 
     assert validity.ran and validity.added_errors >= 2
     assert any("Modality" in kind for kind in validity.added_kinds)
     assert not any("XXXX" in kind for kind in validity.added_kinds), "a value was kept in an error kind"
+
+
+def test_an_error_the_input_had_is_not_added_when_its_uid_changed(tmp_path: Path) -> None:
+    # pydicom's SR sample references instances missing from its evidence sequence: five errors that
+    # quote the referenced UIDs, which de-identification replaces. They were counted as added.
+    source = Path(get_testdata_file("test-SR.dcm"))
+    output = tmp_path / "sr.dcm"
+    output.write_bytes(deidentify_file(source, DeidOptions(), Keyring.from_env())[0])
+    validity = check_validity(source, output)
+    assert validity.ran and validity.input_errors >= 5
+    assert validity.added_errors == 0, validity.added_kinds
 
 
 def test_broken_outputs_are_reported_not_fatal(tmp_path: Path, redacted: Path) -> None:

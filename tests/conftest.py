@@ -16,6 +16,7 @@ import pydicom.data  # noqa: E402
 PYDICOM_FILES = Path(pydicom.data.get_testdata_file("CT_small.dcm")).parent
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PRESIDIO_SAMPLES = SHARED / "reference" / "dicom-samples" / "presidio"
+PRESIDIO_PAD = 25        # ground_truth.json boxes are shifted by Presidio's padding
 
 
 def spark_cache_is_empty(spark) -> bool:

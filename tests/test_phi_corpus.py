@@ -10,7 +10,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from tests.conftest import PRESIDIO_SAMPLES
+from tests.conftest import PRESIDIO_PAD, PRESIDIO_SAMPLES
 from tests.test_phi_support import RECOGNIZER
 from transforms.phi import PhiDictionary
 from transforms.phi.evaluation import (Evaluation, OcrEvaluation, _covered_fraction, evaluate_corpus,
@@ -22,7 +22,6 @@ CORPUS = Path(__file__).parent / "data" / "corpus"
 needs_corpus = pytest.mark.skipif(not any(CORPUS.glob("*.truth.json")),
                                   reason="tests/data/corpus not generated (deidlake synth)")
 PATTERN_CATEGORIES = ("DATE", "TIME", "AGE", "ID", "ACCESSION", "PHONE")
-PRESIDIO_PAD = 25        # ground_truth.json boxes are shifted by Presidio's padding
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -15,10 +17,11 @@ from orchestration.instance import dagster_instance
 from orchestration.jobs import BATCH_SELECTION
 from orchestration.partitions import landing_batches
 from orchestration.resources import PipelineSettings
-from tests.conftest import pydicom_file, spark_cache_is_empty
+from tests.conftest import PRESIDIO_PAD, PRESIDIO_SAMPLES, pydicom_file, spark_cache_is_empty
 from transforms.landing import BatchRegistry, list_landing_files
 from transforms.leakage import LEAKAGE_RULES
 from transforms.scoring import score_directories
+from transforms.scoring.coverage import is_phi_removed, measure_box
 from warehouse import tables
 from warehouse.delta_io import read_table
 from warehouse.layout import Warehouse
@@ -26,6 +29,7 @@ from warehouse.layout import Warehouse
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 CORPUS = Path(__file__).parent / "data" / "corpus"
 SUBSET = ("001_CT_implicit_le", "010_XA_rle", "004_MR_deflated")
+REAL_CT = PRESIDIO_SAMPLES / "2_ORIGINAL.dcm"      # a real CT with burned-in name and dates (../shared)
 
 
 def _landing(folder: Path) -> Path:
@@ -34,6 +38,8 @@ def _landing(folder: Path) -> Path:
         shutil.copy(CORPUS / f"{name}.dcm", folder / f"{name}.dcm")
     shutil.copy(pydicom_file("rtplan.dcm"), folder / "rtplan.dcm")        # no pixel data
     shutil.copy(pydicom_file("test-SR.dcm"), folder / "sr.dcm")            # no pixel data, published
+    if REAL_CT.exists():
+        shutil.copy(REAL_CT, folder / "real_ct.dcm")
     (folder / "readme.txt").write_text("not DICOM\n")
     return folder
 
@@ -117,6 +123,23 @@ def test_the_scorer_finds_no_header_leak_in_gold(pipeline_run, tmp_path):
     assert report.totals["validity"]["added_errors"] == 0
 
 
+def test_real_burned_in_phi_is_removed_in_gold(spark, pipeline_run):
+    """Presidio's real CT (selective mode, the default): each ground-truth PHI word box is filled."""
+    if not REAL_CT.exists():
+        pytest.skip("shared reference samples not mounted beside the repo (../shared)")
+    warehouse, _, _, pipeline, _ = pipeline_run
+    sha = hashlib.sha256(REAL_CT.read_bytes()).hexdigest()
+    [row] = read_table(spark, warehouse, tables.GOLD_MANIFEST).where(F.col("sha256") == sha).collect()
+    before = pydicom.dcmread(REAL_CT).pixel_array.astype(float)
+    after = pydicom.dcmread(warehouse.gold_archive / pipeline.run_key() / row["gold_path"]).pixel_array.astype(float)
+    truth = json.loads((PRESIDIO_SAMPLES / "ground_truth.json").read_text())["sample_data/2_ORIGINAL.dcm"]
+    assert len(truth) == 5
+    for word in truth:
+        top, left = word["top"] - PRESIDIO_PAD, word["left"] - PRESIDIO_PAD
+        box = (slice(top, top + word["height"]), slice(left, left + word["width"]))
+        assert is_phi_removed(measure_box(before[box], after[box], tolerance=0.5), ocr_reads=None)
+
+
 def test_a_rerun_publishes_nothing_twice_and_leaves_nothing_cached(spark, pipeline_run):
     warehouse, instance, manifest, pipeline, _ = pipeline_run
     archive = warehouse.gold_archive / pipeline.run_key()
@@ -138,7 +161,8 @@ def test_metrics_views_and_plot_cover_the_run(spark, pipeline_run):
     warehouse, instance, _, _, result = pipeline_run
     register_catalog(spark, warehouse)
     runs = {r["run_id"]: r for r in spark.sql("select * from metrics.throughput_per_run").collect()}
-    assert runs[result.run_id]["files_ingested"] == len(SUBSET) + 3          # + the RT plan, the SR, the text
+    extra = 3 + REAL_CT.exists()                         # the RT plan, the SR, the text, the real CT
+    assert runs[result.run_id]["files_ingested"] == len(SUBSET) + extra
     checks = {r["check"] for r in spark.sql("select * from metrics.leakage_over_time").collect()}
     assert checks == {rule.check for rule in LEAKAGE_RULES}
     assert spark.sql("select * from metrics.cost_calibration").count() >= 1

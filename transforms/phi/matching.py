@@ -7,10 +7,12 @@ must match exactly and are looked up in a hash map. No per-rendering Python loop
 
 Allowed edits grow with the key: 0 up to 4 characters, 1 up to 8, 2 up to 15, 3 beyond, counting only
 the characters that carry evidence (initials do not: "Head A" must not match "Head"). Keys are compared
-OCR-folded, so O/0, l/1/I, S/5, B/8, Z/2 confusions cost nothing. Text typed by a machine (header
-values) is matched with `exact_digits`: there a number one digit away from an identified one is another
-number (a date shifted by ten days, a dummy "000000" beside serial "0000200"), not a misreading. A match that needs an extra edge token
-no better than without it is dropped, so "DOE JOHN Se" does not take "Se" along.
+OCR-folded, so O/0, l/1/I, S/5, B/8, Z/2 confusions cost nothing. A match that needs an extra edge
+token no better than without it is dropped, so "DOE JOHN Se" does not take "Se" along.
+
+Text typed by a machine (header values) is matched with `exact_digits`: there a number one digit away
+from an identified one is another number (a date shifted by ten days, a dummy "000000" beside serial
+"0000200"), not a misreading.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ Rules (from the issue, in priority order):
    second lossy generation of the changed frames only; `lossy_jpeg_policy="lossless"` instead moves the
    file to JPEG-LS lossless (every frame transcoded, nothing further lost, file much larger).
 5. No encoder at all (JPEG lossless .57/.70, JPEG extended 12-bit .51, anything else decodable): the
-   file moves to JPEG-LS lossless when the image fits its profile, else to explicit VR little endian;
-   decision records from/to and why.
+   file moves to JPEG-LS lossless when the image fits its profile, else to explicit VR little endian.
+   Every frame is transcoded and the decision records from/to and why.
 6. Explicit VR big endian (retired from the standard in 2004) always moves to explicit VR little endian,
    changed frames or not: the dataset writer encodes little endian, and a copy in the old syntax wrote a
    little-endian body under a big-endian file meta (unreadable; the gate held every such file). Every

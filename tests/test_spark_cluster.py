@@ -1,16 +1,16 @@
 """The unchanged pipeline on a real Spark standalone cluster (master + worker started here, on loopback).
 
-The same files go through `deidlake run` twice, each in its own process and fresh warehouse, with the
-same secret and batch id: once in local mode, once with DEIDLAKE_SPARK_MASTER=spark://... as the only
-difference (one SparkContext per process, and the workers' environment is fixed at start). The gold
-manifests must be identical: the same files, at the same gold paths, with the same SHA-256.
+The same files go through `deidlake run` twice, each in a fresh warehouse, with the same secret and batch
+id: once in local mode, in this test session's own Spark (warm: a new process would add a cold JVM's
+minute or two), once in a new process with DEIDLAKE_SPARK_MASTER=spark://... (one SparkContext per
+process). The gold manifests must be identical: the same files, at the same gold paths, with the same
+SHA-256.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.cli import main
 from tests.infra.processes import wait_until
 from tests.infra.spark_standalone import SparkStandalone
+from transforms.keyring import MODE_ENV, SECRET_ENV, Keyring
 from warehouse.layout import REPO_ROOT
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -32,14 +34,15 @@ RUN_TIMEOUT = 1800
 
 
 @pytest.fixture(scope="module")
-def secret() -> str:
-    return secrets.token_hex(16)
+def secret_env() -> dict[str, str]:
+    """The secret (and mode) this session's Python workers started with: the local run uses them."""
+    return {SECRET_ENV: Keyring.from_env().secret.decode(), MODE_ENV: os.environ.get(MODE_ENV, "production")}
 
 
 @pytest.fixture(scope="module")
-def cluster(secret):
+def cluster(secret_env):
     # The executors read the secret from their own environment, which is the worker's (docs/deploy-cluster.md).
-    standalone = SparkStandalone(worker_cores=2, worker_memory="3g", worker_env={"DEIDLAKE_SECRET": secret})
+    standalone = SparkStandalone(worker_cores=2, worker_memory="3g", worker_env=secret_env)
     try:
         yield standalone.start()
     finally:
@@ -54,12 +57,14 @@ def landing(tmp_path_factory) -> Path:
     return folder
 
 
-def test_cluster_and_local_mode_publish_identical_gold(cluster, landing, secret, tmp_path):
-    # Both runs are subprocesses: Python workers read the secret from the environment they started with,
-    # so a local run inside this test session would use the session's secret, not `secret`.
+def test_cluster_and_local_mode_publish_identical_gold(cluster, landing, secret_env, spark, tmp_path, monkeypatch,
+                                                      capsys):
     local_output, cluster_output = tmp_path / "local-out", tmp_path / "cluster-out"
-    _run_cli(tmp_path / "local-wh", landing, local_output, _run_env(secret))
-    _run_cli(tmp_path / "cluster-wh", landing, cluster_output, _run_env(secret, cluster.master_url),
+    monkeypatch.setenv("DAGSTER_HOME", "")
+    monkeypatch.setenv("DEIDLAKE_WAREHOUSE", "")
+    assert main(_run_args(tmp_path / "local-wh", landing, local_output)) == 0
+    _check_summary(capsys.readouterr().out)
+    _run_cli(tmp_path / "cluster-wh", landing, cluster_output, _run_env(secret_env, cluster.master_url),
              diagnostics=cluster.log_tails)
 
     local, remote = _gold(local_output), _gold(cluster_output)
@@ -73,24 +78,29 @@ def test_cluster_and_local_mode_publish_identical_gold(cluster, landing, secret,
     assert apps[0]["cores"] == 2
 
 
-def _run_env(secret: str, master_url: str | None = None) -> dict[str, str]:
-    """The caller's environment without its Dagster/deidlake settings; the master is the only difference."""
+def _run_env(secret_env: dict[str, str], master_url: str) -> dict[str, str]:
+    """The caller's environment without its Dagster/deidlake settings, plus its secret and the master."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "DEIDLAKE_"))}
-    env.update({"DEIDLAKE_SECRET": secret, "DEIDLAKE_SPARK_DRIVER_MEMORY": "2g",
-                "DEIDLAKE_SPARK_EXECUTOR_MEMORY": "2g", "SPARK_LOCAL_IP": "127.0.0.1"})
-    if master_url:
-        env["DEIDLAKE_SPARK_MASTER"] = master_url
+    env.update({**secret_env, "DEIDLAKE_SPARK_DRIVER_MEMORY": "2g", "DEIDLAKE_SPARK_EXECUTOR_MEMORY": "2g",
+                "SPARK_LOCAL_IP": "127.0.0.1", "DEIDLAKE_SPARK_MASTER": master_url})
     return env
+
+
+def _run_args(warehouse: Path, landing: Path, output: Path) -> list[str]:
+    return ["--warehouse", str(warehouse), "run", "--input", str(landing), "--output", str(output),
+            "--batch-id", BATCH_ID, "--json"]
 
 
 def _run_cli(warehouse: Path, landing: Path, output: Path, env: dict[str, str],
              diagnostics: Callable[[], str] = lambda: "") -> None:
-    completed = subprocess.run(
-        [str(Path(sys.executable).with_name("deidlake")), "--warehouse", str(warehouse), "run",
-         "--input", str(landing), "--output", str(output), "--batch-id", BATCH_ID, "--json"],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    command = [str(Path(sys.executable).with_name("deidlake")), *_run_args(warehouse, landing, output)]
+    completed = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT)
     assert completed.returncode == 0, _tail(completed.stderr) + diagnostics()
-    summary = json.loads(completed.stdout.strip().splitlines()[-1])
+    _check_summary(completed.stdout)
+
+
+def _check_summary(stdout: str) -> None:
+    summary = json.loads(stdout.strip().splitlines()[-1])
     assert summary["success"] and summary["published"] == len(FILES)
 
 

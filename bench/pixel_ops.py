@@ -30,7 +30,8 @@ from transforms.pixels.detect import DEFAULT_SETTINGS, FAST_SETTINGS
 from transforms.pixels.locate import locate_text
 from transforms.pixels.ocr import OcrCache, full_frame_ocr, ocr_frames
 from transforms.pixels.prepare import grey_views
-from transforms.pixels.redact import redact_regions
+from transforms.pixels.redact import redact_fitted
+from transforms.redaction_policy import PADDING
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "corpus"
 STAGES = ("decode", "detect", "ocr", "redact", "encode+write")
@@ -65,7 +66,8 @@ def bench_file(path: Path, out_dir: Path) -> tuple[int, dict[str, float], dict[s
                    alternate_views=[[view.image for view in v[1:]] for v in views])
         seconds["ocr"] = clock() - start
         start = clock()
-        changed = {k: redact_regions(frame, boxes, info, header=header)
+        changed = {k: redact_fitted(frame, [b.padded(PADDING, info.rows, info.columns) for b in boxes], info,
+                                    PADDING, header=header)
                    for (k, frame), boxes in zip(frames, regions) if boxes}
         seconds["redact"] = clock() - start
         start = clock()

@@ -4,9 +4,11 @@
     .venv/bin/python -m transforms.scoring.cli --truth CORPUS_DIR --deidentified OUT_DIR --no-dciodvfy
 
 Per file: every frame decoded with `FrameReader`, `find_text` over the frames (a batch at a time, as a
-frame task would), `regions_to_redact`, `redact_regions`, and `write_deidentified_file` with the file's
-own header (pixel data and overlay planes dropped). Headers are not de-identified here, so the scorer's header leaks are
-expected: read its pixel PHI recall, non-PHI kept, integrity and non-text pixels changed.
+frame task would), `regions_to_redact` padded as the redaction policy pads, `redact_fitted` (the frame
+task's fill: each box brought back to the padding beyond its ink), and `write_deidentified_file` with the
+file's own header (pixel data and overlay planes dropped). Headers are not de-identified here, so the
+scorer's header leaks are expected: read its pixel PHI recall, non-PHI kept, integrity and non-text
+pixels changed.
 Prints counts and timings only, never OCR text.
 """
 
@@ -25,7 +27,8 @@ from transforms.pixels.assemble import write_deidentified_file
 from transforms.pixels.frames import FrameReader
 from transforms.pixels.ocr import OcrCache, OcrSettings, full_frame_ocr
 from transforms.pixels.prepare import grey_views
-from transforms.pixels.redact import redact_regions
+from transforms.pixels.redact import redact_fitted
+from transforms.redaction_policy import PADDING
 
 FRAMES_PER_TASK = 8
 
@@ -48,10 +51,12 @@ def redact_file(path: Path, out_dir: Path, mode: str, detector: DetectorSettings
                                        OcrSettings() if read else None, detector)
                 mode_of_regions = mode
             for (index, frame), found in zip(frames, found_text):
-                boxes = regions_to_redact(found, mode_of_regions)
+                info = reader.info
+                boxes = [box.padded(PADDING, info.rows, info.columns)
+                         for box in regions_to_redact(found, mode_of_regions)]
                 filled += len(boxes)
                 if boxes:
-                    changed[index] = redact_regions(frame, boxes, reader.info, header=reader.header)
+                    changed[index] = redact_fitted(frame, boxes, info, PADDING, header=reader.header)
         write_deidentified_file(header_without_pixels(path), reader, changed, out_dir / path.name)
         return reader.frame_count, filled, time.perf_counter() - start
 

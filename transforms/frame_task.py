@@ -21,7 +21,7 @@ from transforms.pixels.analyze import FrameText, find_text
 from transforms.pixels.encode import encode_frame, plan_encoding
 from transforms.pixels.frames import FrameReader, UndecodableFrameError
 from transforms.pixels.ocr import OCR_TEXT_PURPOSE, OcrCache, OcrSettings
-from transforms.pixels.redact import fit_to_ink, redact_regions
+from transforms.pixels.redact import redact_fitted
 from transforms.redaction_policy import PADDING, boxes_to_fill
 from transforms.text_types import Box, PhiSpan, TextLine
 
@@ -92,8 +92,7 @@ def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Key
                 boxes, records = _choose_boxes(found, mode, keyring, find_phi, info.rows, info.columns)
                 result.boxes.extend(records)
                 if boxes:
-                    boxes = [fit_to_ink(frame, box, PADDING) for box in boxes]
-                    redacted = redact_regions(frame, boxes, info, padding=0, header=header)
+                    redacted = redact_fitted(frame, boxes, info, PADDING, header=header)
                     _write_frame(staging_dir, index, encode_frame(redacted, info, plan, reader, index))
                     result.changed_frames.append(index)
     except UndecodableFrameError as exc:

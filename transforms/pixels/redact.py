@@ -55,6 +55,15 @@ def redacted_mask(boxes: Iterable[Box], info: PixelInfo, padding: int = DEFAULT_
     return mask
 
 
+def redact_fitted(frame: np.ndarray, padded_boxes: Iterable[Box], info: PixelInfo,
+                  padding: int = DEFAULT_PADDING, header: Dataset | None = None) -> np.ndarray:
+    """What the pipeline fills: boxes already grown by `padding`, each brought back to `padding` pixels
+    beyond its ink (`fit_to_ink`), filled with no further padding. One function, so the frame task and
+    the benchmarks that score its output fill the same pixels."""
+    fitted = [fit_to_ink(frame, box, padding) for box in padded_boxes]
+    return redact_regions(frame, fitted, info, padding=0, header=header)
+
+
 def fit_to_ink(frame: np.ndarray, box: Box, padding: int) -> Box:
     """`box` (a region grown by `padding`) with each side brought back to `padding` pixels beyond the ink,
     by at most `padding` pixels, so a region padded on that side is never cut into.

@@ -2,9 +2,10 @@
 
 This is the unit the Spark pixel step distributes (`transforms/spark/pixels.py`): decode the frames one
 at a time from the raw store, find text (detection, then OCR on candidates only), decide which boxes to
-fill (every text region, or all but the text known to be safe: `transforms.redaction_policy`), fill them on the stored values, and
-encode each changed frame in the file's planned output syntax into a staging file. It returns only
-PHI-free records: box geometry, confidences, categories and keyed hashes of the text.
+fill (every text region, or all but the text known to be safe: `transforms.redaction_policy`), fill them
+on the stored values, and encode each changed frame in the file's planned output syntax into a staging
+file. It returns only PHI-free records: box geometry, confidences, categories and keyed hashes of the
+text.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ def redact_file(path: Path, out_dir: Path, mode: str, detector: DetectorSettings
     start = time.perf_counter()
     filled = 0
     with FrameReader(path) as reader:
+        info = reader.info
         cache = OcrCache()
         changed = {}
         for first in range(0, reader.frame_count, FRAMES_PER_TASK):
@@ -47,11 +48,10 @@ def redact_file(path: Path, out_dir: Path, mode: str, detector: DetectorSettings
                 found_text = [_full_frame_words(index, frame, reader) for index, frame in frames]
                 mode_of_regions = "all_text"
             else:
-                found_text = find_text(frames, reader.info, reader.header, cache,
+                found_text = find_text(frames, info, reader.header, cache,
                                        OcrSettings() if read else None, detector)
                 mode_of_regions = mode
             for (index, frame), found in zip(frames, found_text):
-                info = reader.info
                 boxes = [box.padded(PADDING, info.rows, info.columns)
                          for box in regions_to_redact(found, mode_of_regions)]
                 filled += len(boxes)

@@ -16,8 +16,9 @@ the same files, no Spark) run by one process, then by two processes at once, eac
 (throughput ratio = 2 x one's seconds / the pair's seconds). Spark cannot scale better than the cores do.
 `--large-scaling` also runs the large file under local[1], so its ratio is measured where Spark's fixed
 costs per job are small beside the work. `--warm N` runs the frame tasks and the assembly N times untimed
-in each Spark process before the timed pass: the steady state of a long-lived driver (a backfill's later
-batches, the streaming mode), whose JIT compiler has done its work, instead of a cold JVM.
+in each of the corpus's Spark processes before the timed pass: the steady state of a long-lived driver (a
+backfill's later batches, the streaming mode), whose JIT compiler has done its work, instead of a cold JVM
+(the large file's runs stay cold: one pass over it is already minutes).
 """
 
 from __future__ import annotations
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --large: also run the large file under local[1] (its scaling ratio)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the no-Spark two-process ceiling")
     parser.add_argument("--warm", type=int, default=0,
-                        help="untimed passes over the corpus in each Spark process before the timed one")
+                        help="untimed passes in each corpus Spark process before the timed one (not --large)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-no-spark", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("inputs", nargs="*")

@@ -28,7 +28,5 @@ fetch_group() {  # name, transitive(true|false)
   fi
 }
 
-fetch_group delta false            # required: without Delta there is no warehouse
-fetch_group spark-nlp true || {    # optional until the registry serves it: see docs/stack.md
-  echo "jars: continuing without Spark NLP (the PHI recognizer's Spark NLP engine is disabled)" >&2
-}
+fetch_group delta false        # Delta Lake: the warehouse's table format
+fetch_group spark-nlp true     # Spark NLP and its runtime dependencies: the PHI recognizer's NER engine

@@ -1,9 +1,9 @@
 """The one Spark session factory: Dagster's resource, the CLI and the tests all come through here.
 
-Local mode by default, sized for a 2-core, 24 GB machine, with Delta (and Spark NLP when its jars
-were fetched) loaded from local jars: nothing is downloaded at run time. The master URL and memory
-come from the environment or from Dagster config, so the same code runs on a standalone, YARN or
-Kubernetes cluster.
+Local mode by default, sized for a 2-core, 24 GB machine, with Delta and Spark NLP loaded from the
+jars the install step fetched (warehouse/jvm/fetch_jars.sh): nothing is downloaded at run time. The
+master URL and memory come from the environment or from Dagster config, so the same code runs on a
+standalone, YARN or Kubernetes cluster.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from warehouse.layout import REPO_ROOT, Warehouse
 JARS_DIR_ENV = "DEIDLAKE_JARS_DIR"
 DEFAULT_JARS_DIR = REPO_ROOT / "warehouse" / "jvm" / "lib"
 LOG4J_CONFIG = REPO_ROOT / "warehouse" / "jvm" / "log4j2.properties"
-REQUIRED_JAR_GROUPS = ("delta",)
-OPTIONAL_JAR_GROUPS = ("spark-nlp",)
+# Delta: the warehouse's table format. Spark NLP: the PHI recognizer's NER engine (Spark 3.5 / Scala 2.12).
+JAR_GROUPS = ("delta", "spark-nlp")
 
 
 class MissingJarsError(RuntimeError):
@@ -65,20 +65,20 @@ def jars_dir() -> Path:
     return Path(os.environ.get(JARS_DIR_ENV, DEFAULT_JARS_DIR))
 
 
-def find_jars(groups: tuple[str, ...] = REQUIRED_JAR_GROUPS + OPTIONAL_JAR_GROUPS) -> dict[str, list[Path]]:
+def find_jars(groups: tuple[str, ...] = JAR_GROUPS) -> dict[str, list[Path]]:
     """Jar files per group, as fetched by warehouse/jvm/fetch_jars.sh (empty list: not fetched)."""
     root = jars_dir()
     return {group: sorted((root / group).glob("*.jar")) for group in groups}
 
 
 def spark_nlp_available() -> bool:
-    return bool(find_jars(OPTIONAL_JAR_GROUPS)["spark-nlp"])
+    return bool(find_jars(("spark-nlp",))["spark-nlp"])
 
 
 def spark_conf(settings: SparkSettings, warehouse: Warehouse) -> dict[str, str]:
     """Every Spark setting of the project, in one place."""
     jars = find_jars()
-    missing = [g for g in REQUIRED_JAR_GROUPS if not jars[g]]
+    missing = [g for g in JAR_GROUPS if not jars[g]]
     if missing:
         raise MissingJarsError(
             f"jar group(s) {missing} not found under {jars_dir()}: run `make install` "
@@ -101,7 +101,7 @@ def spark_conf(settings: SparkSettings, warehouse: Warehouse) -> dict[str, str]:
         # Frames are large rows: keep Arrow batches small so a task holds few frames at once.
         "spark.sql.execution.arrow.maxRecordsPerBatch": "64",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
-        # Spark NLP's serializer settings (harmless without it).
+        # Spark NLP's serializer settings.
         "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
         "spark.kryoserializer.buffer.max": "1000M",
         "spark.ui.enabled": str(settings.ui_enabled).lower(),

@@ -26,7 +26,7 @@ from transforms.synth.kinds import KindSpec
 from transforms.synth.layout import Annotations
 from transforms.synth.plan import FileSlot, locale_of_patient
 from transforms.synth.renderings import render_name
-from transforms.synth.truth import SCHEMA_VERSION, box_json
+from transforms.synth.truth import CLASSIC_SCHEMA_VERSION, box_json
 
 OVERLAY_GROUP = 0x6000
 OVERLAY_PLANE = f"overlay:{OVERLAY_GROUP:04X}"
@@ -140,7 +140,7 @@ def truth_record(name: str, digest: str, slot: FileSlot, ctx: InstanceContext, h
     ds = header.dataset
     syntax = uid.UID(str(ds.file_meta.TransferSyntaxUID))
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": CLASSIC_SCHEMA_VERSION,
         "file": name,
         "sha256": digest,
         "kind": ctx.kind.name,

@@ -16,27 +16,34 @@ from transforms.synth.assembly import World, add_overlay, instance_context, iter
 from transforms.synth.encoding import write_instance
 from transforms.synth.header import build_header
 from transforms.synth.identities import derive_seed
-from transforms.synth.kinds import KINDS
+from transforms.synth.kinds import KINDS, SYNTAX_SHORT_NAMES
 from transforms.synth.large import write_large_file
 from transforms.synth.layout import plan_annotations
 from transforms.synth.plan import FileSlot, plan_files
+from transforms.synth.realistic import MIXED, generate_realistic_corpus
+from transforms.synth.styles import REALISTIC_STYLES
 from transforms.synth.truth import truth_path_for, write_truth
 
-SYNTAX_SHORT_NAMES = {
-    uid.ImplicitVRLittleEndian: "implicit_le", uid.ExplicitVRLittleEndian: "explicit_le",
-    uid.DeflatedExplicitVRLittleEndian: "deflated", uid.ExplicitVRBigEndian: "explicit_be",
-    uid.RLELossless: "rle", uid.JPEGLSLossless: "jpegls", uid.JPEGLSNearLossless: "jpegls_near",
-    uid.JPEG2000Lossless: "j2k_lossless", uid.JPEG2000: "j2k_lossy", uid.JPEGBaseline8Bit: "jpeg_baseline",
-}
+CLASSIC = "classic"
+STYLES = (CLASSIC,) + REALISTIC_STYLES + (MIXED,)
 
 
 def generate_corpus(out_dir: str | Path, n: int, seed: int, large: bool = False,
-                    full_size: bool = False) -> list[Path]:
-    """Write n files (and with `large`, one more multi-frame file of >= 500 MB) with their truth."""
+                    full_size: bool = False, style: str = CLASSIC, max_side: int | None = None) -> list[Path]:
+    """Write n files (and with `large`, one more multi-frame file of >= 500 MB) with their truth.
+
+    `style`: classic (the coverage plan of kinds and syntaxes, the default), a realistic style (overlay,
+    rotated, ultrasound, sc), or mixed (a realistic style drawn per file). `max_side` scales the realistic
+    styles' images down to at most that many pixels a side (quick corpora); classic ignores it."""
     if n < 0:
         raise ValueError("n must be >= 0")
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}: one of {', '.join(STYLES)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if style != CLASSIC:
+        paths = generate_realistic_corpus(out, n, seed, style, max_side)
+        return paths + ([write_large_file(out, seed)] if large else [])
     world = World(seed)
     paths = [generate_file(out, slot, world, full_size) for slot in plan_files(n, seed)]
     if large:

@@ -16,6 +16,7 @@ from transforms import transfer_syntax
 from transforms.dicom_io import HeaderError, read_header
 from transforms.scoring.consistency import check_consistency
 from transforms.scoring.header_leak import element_texts, scan_header
+from transforms.scoring.held import QUARANTINE_LISTING, read_held
 from transforms.scoring.matching import Match, find_outputs, match_files, read_mapping
 from transforms.scoring.ocr import ocr_available
 from transforms.scoring.pixels import PixelResult, score_pixels
@@ -35,14 +36,19 @@ def score_directories(truth_dir: str | Path, deidentified_dir: str | Path, run_o
     outputs, skipped = find_outputs(output_root)
     mapping = read_mapping(Path(mapping_csv), output_root) if mapping_csv else None
     matches, unmatched = match_files(truths, outputs, mapping)
+    held = read_held(output_root)
     ocr = run_ocr and ocr_available()
     files, pairs = [], []
     for match in matches:
         score, ds = score_file(match, output_root, ocr, run_dciodvfy)
+        score.held_reasons = held.get(match.truth["sha256"], [])
+        if score.status == "missing" and score.held_reasons:
+            score.status = "held"                   # quarantined by the run, with its reasons: not lost
         files.append(score)
         if ds is not None:
             pairs.append((match.truth, ds))
-    settings = {"ocr": ocr, "ocr_requested": run_ocr, "dciodvfy": run_dciodvfy, "mapping": bool(mapping)}
+    settings = {"ocr": ocr, "ocr_requested": run_ocr, "dciodvfy": run_dciodvfy, "mapping": bool(mapping),
+                "quarantine_listing": (output_root / QUARANTINE_LISTING).is_file()}
     return ScoreReport(files, check_consistency(pairs),
                        unmatched_outputs=[str(o.path.relative_to(output_root)) for o in unmatched],
                        skipped_outputs=skipped, settings=settings)

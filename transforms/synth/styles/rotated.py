@@ -25,10 +25,12 @@ def rotated_angle(rng: random.Random, destination: str) -> float:
     if destination in ("top", "bottom"):
         return 180.0 if rng.random() < 0.35 else 0.0
     roll = rng.random()
-    if roll < 0.45:
+    if roll < 0.4:
         return rng.choice((-1.0, 1.0)) * rng.uniform(2.0, 10.0)
-    if roll < 0.6:
+    if roll < 0.55:
         return rng.choice((90.0, 270.0))
+    if roll < 0.65:
+        return 180.0
     return 0.0
 
 

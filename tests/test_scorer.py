@@ -492,10 +492,13 @@ def test_half_wiped_value_label_kept_and_collateral_are_measured(tmp_path: Path,
     measured = boxes[value_id].ink_changed
     assert abs(measured - expected) < 1e-9, f"half-wiped value: {measured:.3f} of its ink, expected {expected:.3f}"
     assert boxes[value_id].wiped == (expected >= 0.5)
+    edited = Box(value.box.left, value.box.top, half_columns, value.box.height)
     labels = [b for b in boxes.values() if b.role == "label"]
-    assert labels and all(b.kept and b.ink_changed == 0.0 for b in labels if b.box_id != value_id)
+    apart = [b for b in labels if not Box(*b.box).overlaps(edited)]     # a skewed neighbour may overlap
+    untouched = sum(b.kept and b.ink_changed == 0.0 for b in apart)
+    assert apart and untouched == len(apart), f"{untouched} of {len(apart)} untouched labels kept"
     fields = report.totals["fields"]
-    assert fields["label_boxes"] == len(labels) and fields["labels_kept"] == len(labels)
+    assert fields["label_boxes"] == len(labels) and fields["labels_kept"] >= len(apart)
     assert fields["values_wiped"] == int(expected >= 0.5)
     collateral = report.files[0].pixels.collateral
     assert collateral == 36 / (truth["rows"] * truth["columns"]), f"collateral {collateral}"
@@ -532,17 +535,22 @@ def test_misses_name_boxes_by_index_and_never_by_text(tmp_path: Path, rotated_co
 
 def test_held_files_are_reported_with_their_reasons_not_as_missing(tmp_path: Path,
                                                                   rotated_corpus: list[FileTruth]) -> None:
+    """A run's output folder: manifest.json pairs each published file with its input (no fingerprint),
+    quarantine.json names the held ones and why."""
     held, published = rotated_corpus[0], rotated_corpus[1]
     out = tmp_path / "out"
-    mapping = _edited_copy(published, out, lambda frame: None)
+    _edited_copy(published, out / "pseudo" / "study", lambda frame: None)
+    (out / "pseudo" / "study" / published.name).rename(out / "pseudo" / "study" / "instance.dcm")
+    (out / "manifest.json").write_text(json.dumps({"files": [
+        {"gold_path": "pseudo/study/instance.dcm", "sha256": published["sha256"]}]}))
     (out / "quarantine.json").write_text(json.dumps({"files": [
         {"sha256": held["sha256"], "stage": "leakage", "reason": "pixel_leak", "detail": None},
         {"sha256": held["sha256"], "stage": "leakage", "reason": "original_uids", "detail": None}]}))
-    report = score_directories(held.path.parent, out, run_ocr=False, run_dciodvfy=False, mapping_csv=mapping,
+    report = score_directories(held.path.parent, out, run_ocr=False, run_dciodvfy=False,
                                only=[held.name, published.name])
-    statuses = {f.truth_file: (f.status, f.held_reasons) for f in report.files}
-    assert statuses[held.name] == ("held", ["leakage:original_uids", "leakage:pixel_leak"])
-    assert statuses[published.name][0] == "matched"
+    statuses = {f.truth_file: (f.status, f.match_method, f.held_reasons) for f in report.files}
+    assert statuses[held.name] == ("held", None, ["leakage:original_uids", "leakage:pixel_leak"])
+    assert statuses[published.name][:2] == ("matched", "mapping")
     files = report.totals["files"]
     assert (files["held"], files["missing"], files["matched"]) == (1, 0, 1)
     assert files["held_by_reason"] == {"leakage:original_uids": 1, "leakage:pixel_leak": 1}

@@ -1,8 +1,8 @@
-"""Files a run held back (quarantined) instead of publishing, and why, from what the run leaves in its
-output folder: `quarantine.json` (written by `deidlake run --output`: per held input its SHA-256, stage,
-machine-readable reason and PHI-free detail). The truth records each input's SHA-256, so a held file is
-told from a lost one. Tools that leave no such listing simply have no held files: their unpublished
-inputs are reported missing.
+"""What a run left in its output folder about its inputs, read by input SHA-256 (the truth records each
+input's): `quarantine.json`, the files it held back and why (stage, machine-readable reason), and
+`manifest.json`, the files it published and where (`gold_path`), both written by `deidlake run --output`.
+A held file is told from a lost one, and a published one is paired with its output exactly (no
+fingerprint needed). Tools that leave no such listings are matched by content and have no held files.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 QUARANTINE_LISTING = "quarantine.json"
+PUBLISHED_LISTING = "manifest.json"
 
 
 def read_held(output_root: Path) -> dict[str, list[str]]:
@@ -27,3 +28,16 @@ def read_held(output_root: Path) -> dict[str, list[str]]:
         if isinstance(row, dict) and row.get("sha256"):
             held.setdefault(str(row["sha256"]), set()).add(f"{row.get('stage', '?')}:{row.get('reason', '?')}")
     return {sha: sorted(reasons) for sha, reasons in held.items()}
+
+
+def read_published(output_root: Path) -> dict[str, Path]:
+    """Input SHA-256 -> the published output file, from manifest.json (empty without one)."""
+    listing = Path(output_root) / PUBLISHED_LISTING
+    if not listing.is_file():
+        return {}
+    try:
+        rows = json.loads(listing.read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {str(row["sha256"]): Path(output_root) / str(row["gold_path"]) for row in rows
+            if isinstance(row, dict) and row.get("sha256") and row.get("gold_path")}

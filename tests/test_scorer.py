@@ -30,6 +30,7 @@ from transforms.scoring import score_directories
 from transforms.scoring.cli import main as score_main
 from transforms.scoring.coverage import BoxMeasure, is_phi_removed, lossy_tolerance, measure_box, text_mask
 from transforms.scoring.ink import ink_changed_share
+from transforms.scoring.pixels import _beyond
 from transforms.scoring.ocr import OcrRequest, read_boxes
 from transforms.scoring.validity import check_validity
 from transforms.synth import generate_corpus
@@ -557,3 +558,21 @@ def test_held_files_are_reported_with_their_reasons_not_as_missing(tmp_path: Pat
     published_values = sum(1 for t in published.burned_in_text if t.role == "value")
     assert report.totals["fields"]["value_boxes"] == published_values, "a held file's boxes were counted"
     assert not report.passed
+
+
+def test_lossy_outputs_count_fills_not_codec_noise() -> None:
+    """Lossy: faint (partly inked) glyph pixels painted over count as wiped; scattered codec noise beyond
+    the tolerance is not collateral, a painted 5x5 square is."""
+    rng = np.random.default_rng(3)
+    before = rng.integers(0, 10, (10, 30)).astype(np.int64)
+    mask = np.zeros(before.shape, bool)
+    mask[2:8, 3:27:2] = True
+    before[2:8, 3:27:4] = 2100                                          # stroke cores
+    before[2:8, 5:27:4] = 650                                           # faint, partly covered pixels
+    painted = rng.integers(0, 4, before.shape)
+    assert ink_changed_share(before, painted, mask, tolerance=8.0, lossy=True) == 1.0
+    noise = rng.integers(0, 12, (64, 64))
+    noise[20:25, 30:35] = 500
+    counted = _beyond(noise, tolerance=10.0, lossy=True)
+    assert counted.sum() == 25 and counted[20:25, 30:35].all()
+    assert _beyond(noise, tolerance=10.0, lossy=False).sum() > 25

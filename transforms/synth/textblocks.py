@@ -122,9 +122,10 @@ class Placed:
 
     @property
     def mask(self) -> np.ndarray:
-        """The pixels this text inks (glyphs and outline) at a quarter coverage or more."""
-        mask = self.ink >= INK_ALPHA
-        return mask | (self.halo >= INK_ALPHA) if self.halo is not None else mask
+        """The pixels the glyphs ink at a quarter coverage or more. An outline is not ink: it is the
+        glyphs' local background (wiping the text changes the glyphs, or makes the outline look like
+        them); it is inside the box, which is the tight box of glyphs and outline together."""
+        return self.ink >= INK_ALPHA
 
     def on_frame(self, frame: int) -> bool:
         return self.frames is None or frame in self.frames

@@ -576,3 +576,13 @@ def test_lossy_outputs_count_fills_not_codec_noise() -> None:
     counted = _beyond(noise, tolerance=10.0, lossy=True)
     assert counted.sum() == 25 and counted[20:25, 30:35].all()
     assert _beyond(noise, tolerance=10.0, lossy=False).sum() > 25
+
+
+def test_lookup_table_data_is_not_searched_as_text() -> None:
+    """A palette's entries are numbers; read as bytes they can spell an age ("45 y") by chance."""
+    from transforms.scoring.header_leak import element_texts
+    ds = Dataset()
+    ds.RedPaletteColorLookupTableData = b"45 y" * 8
+    ds.ImageComments = "kept"
+    paths = {text.path for text in element_texts(ds)}
+    assert "00281201" not in paths and "00204000" in paths

@@ -127,7 +127,8 @@ class ScoreReport:
         scored = [f.pixels for f in self.files if f.pixels is not None and f.pixels.region_pixels]
         return {"files": len(scored), "region_pixels": sum(p.region_pixels for p in scored),
                 "region_pixels_changed": sum(p.region_changed for p in scored),
-                "region_changed_share": _share(sum(p.region_changed for p in scored), sum(p.region_pixels for p in scored)),
+                "region_changed_share": _share(sum(p.region_changed for p in scored),
+                                               sum(p.region_pixels for p in scored)),
                 "text_free_frames": sum(p.region_text_free_frames for p in scored),
                 "text_free_frames_touched": sum(p.region_text_free_frames_touched for p in scored)}
 
@@ -340,7 +341,8 @@ def _field_lines(fields: dict[str, Any], collateral: dict[str, Any], regions: di
              + ", ".join(f"{k} {_pct(v['recall'])} ({v['wiped']}/{v['boxes']})"
                          for k, v in fields["recall_by_orientation"].items()),
              f"labels kept: {_pct(fields['labels_kept_share'])} ({fields['labels_kept']}/{fields['label_boxes']}); "
-             f"other non-PHI text kept: {_pct(fields['other_kept_share'])} ({fields['other_kept']}/{fields['other_boxes']})"]
+             f"other non-PHI text kept: {_pct(fields['other_kept_share'])} "
+             f"({fields['other_kept']}/{fields['other_boxes']})"]
     if fields["outside_header_values"]:
         lines.append(f"values absent from the header wiped: {fields['outside_header_values_wiped']}/"
                      f"{fields['outside_header_values']}")

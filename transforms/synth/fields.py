@@ -230,7 +230,8 @@ def technique_lines(rng: random.Random, modality: str) -> list[Say]:
                f"Se: {rng.randrange(1, 12)}", f"Im: {rng.randrange(1, 300)}/{rng.randrange(300, 600)}",
                rng.choice(("AXIAL", "Axial", "CORONAL", "SAG")), f"DFOV {rng.randrange(25, 50)}.0cm",
                f"Tilt: {rng.choice((0.0, 0.0, 15.0))}", rng.choice(("HFS", "FFS", "HFP")), "STND", "BONE+C"],
-        "MR": [f"TR {rng.randrange(400, 9000)}", f"TE {rng.randrange(8, 120)}", f"TR/TE {rng.randrange(400, 3000)}/{rng.randrange(8, 120)}",
+        "MR": [f"TR {rng.randrange(400, 9000)}", f"TE {rng.randrange(8, 120)}",
+               f"TR/TE {rng.randrange(400, 3000)}/{rng.randrange(8, 120)}",
                rng.choice(("T2 FLAIR", "T1 SE", "T2 TSE", "DWI b1000", "ADC", "T1 MPRAGE", "SWI")),
                f"ST {rng.choice((1.0, 3.0, 4.0, 5.0))} mm", f"FOV {rng.randrange(18, 45)} cm",
                rng.choice(("W:1200 L:600", "W 900 C 450", "WW 2048 WL 1024")), f"Se {rng.randrange(1, 20)}",
@@ -241,32 +242,41 @@ def technique_lines(rng: random.Random, modality: str) -> list[Say]:
         "DX": [f"kVp {rng.randrange(60, 125)}", f"mAs {rng.choice((2.0, 3.2, 4.0, 5.0, 8.0))}",
                rng.choice(("CHEST PA", "AP", "PORTABLE", "LAT")), f"EI {rng.randrange(200, 1800)}",
                f"DAP {rng.uniform(0.5, 9.0):.2f}"],
-        "MG": [f"kVp {rng.randrange(25, 34)}", f"mAs {rng.randrange(40, 220)}", rng.choice(("R CC", "L CC", "R MLO", "L MLO")),
-               f"Comp {rng.randrange(60, 160)} N", f"Thk {rng.randrange(30, 80)}mm", f"AGD {rng.uniform(0.8, 2.5):.2f} mGy"],
+        "MG": [f"kVp {rng.randrange(25, 34)}", f"mAs {rng.randrange(40, 220)}",
+               rng.choice(("R CC", "L CC", "R MLO", "L MLO")), f"Comp {rng.randrange(60, 160)} N",
+               f"Thk {rng.randrange(30, 80)}mm", f"AGD {rng.uniform(0.8, 2.5):.2f} mGy"],
         "XA": [f"LAO {rng.randrange(5, 45)}", f"CRA {rng.randrange(5, 30)}", f"{rng.choice((7.5, 15, 30))} fps",
-               f"kV {rng.randrange(60, 110)}", f"mA {rng.randrange(200, 900)}", f"Zoom {rng.choice((1.0, 1.5, 2.0))}"],
-        "US": [f"MI {rng.uniform(0.4, 1.4):.1f}", f"TIS {rng.uniform(0.1, 1.2):.1f}", f"TIb {rng.uniform(0.1, 1.2):.1f}",
-               f"Gain {rng.randrange(30, 70)}", f"DR {rng.randrange(45, 75)}", f"FR {rng.randrange(12, 60)}Hz",
-               f"{rng.choice((2.5, 3.5, 5.0, 7.5, 12.0))} MHz", rng.choice(("C5-1", "L12-5", "C9-2", "L18-4", "S5-1", "C1-6")),
-               rng.choice(("Abd", "Thyroid", "Gen", "Breast", "Vasc", "OB", "Renal", "MSK")), f"D {rng.randrange(3, 24)}.0 cm",
-               rng.choice(("THI", "HGen", "Res", "Pen")), f"P {rng.uniform(-6, 0):.1f} dB", f"Map {rng.choice('ABCDE')}/{rng.randrange(1, 6)}",
-               rng.choice(("2D", "CF", "PW", "PD")), f"PRF {rng.uniform(0.8, 6.0):.1f} kHz", f"WF {rng.choice((50, 100, 200))}Hz"],
+               f"kV {rng.randrange(60, 110)}", f"mA {rng.randrange(200, 900)}",
+               f"Zoom {rng.choice((1.0, 1.5, 2.0))}"],
+        "US": [f"MI {rng.uniform(0.4, 1.4):.1f}", f"TIS {rng.uniform(0.1, 1.2):.1f}",
+               f"TIb {rng.uniform(0.1, 1.2):.1f}", f"Gain {rng.randrange(30, 70)}", f"DR {rng.randrange(45, 75)}",
+               f"FR {rng.randrange(12, 60)}Hz", f"{rng.choice((2.5, 3.5, 5.0, 7.5, 12.0))} MHz",
+               rng.choice(("C5-1", "L12-5", "C9-2", "L18-4", "S5-1", "C1-6")),
+               rng.choice(("Abd", "Thyroid", "Gen", "Breast", "Vasc", "OB", "Renal", "MSK")),
+               f"D {rng.randrange(3, 24)}.0 cm", rng.choice(("THI", "HGen", "Res", "Pen")),
+               f"P {rng.uniform(-6, 0):.1f} dB", f"Map {rng.choice('ABCDE')}/{rng.randrange(1, 6)}",
+               rng.choice(("2D", "CF", "PW", "PD")), f"PRF {rng.uniform(0.8, 6.0):.1f} kHz",
+               f"WF {rng.choice((50, 100, 200))}Hz"],
     }
     return [other(text, "TECHNIQUE") for text in pool.get(modality, pool["CT"])]
 
 
 def anatomy_notes(rng: random.Random) -> list[Say]:
     """Notes typed over the anatomy that are not PHI: measurements and findings."""
-    notes = [other(f"{rng.uniform(2.0, 95.0):.1f} mm", "MEASUREMENT"), other(f"{rng.uniform(0.3, 9.0):.2f} cm", "MEASUREMENT"),
-             other(f"Area {rng.uniform(0.2, 30.0):.1f} cm2", "MEASUREMENT"), other(f"Mean {rng.uniform(-50, 300):.1f} HU", "MEASUREMENT"),
-             other(rng.choice(("lesion", "cyst", "nodule", "see prior", "ROI 1", "ROI 2", "stent", "mass?", "A", "B")), "ANNOTATION"),
+    notes = [other(f"{rng.uniform(2.0, 95.0):.1f} mm", "MEASUREMENT"),
+             other(f"{rng.uniform(0.3, 9.0):.2f} cm", "MEASUREMENT"),
+             other(f"Area {rng.uniform(0.2, 30.0):.1f} cm2", "MEASUREMENT"),
+             other(f"Mean {rng.uniform(-50, 300):.1f} HU", "MEASUREMENT"),
+             other(rng.choice(("lesion", "cyst", "nodule", "see prior", "ROI 1", "ROI 2", "stent", "mass?", "A", "B")),
+                   "ANNOTATION"),
              other(f"SD {rng.uniform(1, 40):.1f}", "MEASUREMENT")]
     return notes
 
 
 ORGAN_LABELS = ("LYMPH NODE", "RT KIDNEY", "LT KIDNEY", "LIVER", "GB", "THYROID RT", "THYROID LT", "TRANS", "SAG",
-                "LONG", "CBD", "SPLEEN", "BLADDER", "RT OVARY", "AORTA", "PANCREAS", "R LOBE", "ISTHMUS", "LT BREAST 2:00",
-                "RUQ", "PORTAL V", "CCA RT", "ICA LT", "TESTIS RT", "UTERUS", "LN LEVEL II", "FETAL HEART")
+                "LONG", "CBD", "SPLEEN", "BLADDER", "RT OVARY", "AORTA", "PANCREAS", "R LOBE", "ISTHMUS",
+                "LT BREAST 2:00", "RUQ", "PORTAL V", "CCA RT", "ICA LT", "TESTIS RT", "UTERUS", "LN LEVEL II",
+                "FETAL HEART")
 
 
 def organ_label(rng: random.Random) -> Say:

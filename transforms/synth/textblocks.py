@@ -131,7 +131,10 @@ class Placed:
         return self.frames is None or frame in self.frames
 
 
-def turn(pieces: list[Piece], angle: float, halo_px: int) -> list[tuple[Piece, np.ndarray, np.ndarray | None, int, int]]:
+Turned = tuple[Piece, np.ndarray, np.ndarray | None, int, int]
+
+
+def turn(pieces: list[Piece], angle: float, halo_px: int) -> list[Turned]:
     """Each piece's rotated ink (and halo) and integer top-left in the block's turned frame."""
     turned = []
     for piece in pieces:
@@ -205,10 +208,12 @@ def edge_spots(rows: int, columns: int, edge: str, margin: int, rng: random.Rand
     def spots(width: int, height: int) -> Iterable[tuple[int, int]]:
         for k in range(attempts):
             if edge in ("top", "bottom"):
-                x = (columns - width) // 2 if k == 0 else rng.randrange(margin, max(margin + 1, columns - width - margin))
+                x = (columns - width) // 2 if k == 0 else \
+                    rng.randrange(margin, max(margin + 1, columns - width - margin))
                 y = margin if edge == "top" else rows - margin - height
             else:
-                y = (rows - height) // 2 if k == 0 else rng.randrange(margin, max(margin + 1, rows - height - margin))
+                y = (rows - height) // 2 if k == 0 else \
+                    rng.randrange(margin, max(margin + 1, rows - height - margin))
                 x = margin if edge == "left" else columns - margin - width
             yield x, y
     return spots

@@ -36,7 +36,8 @@ VENDORS = (
     Vendor("SIEMENS", ("SOMATOM Definition AS", "Avanto", "Skyra", "AXIOM-Artis", "ACUSON Sequoia"),
            "1.3.12.2.1107.5", "1.3.12.2.1107.5.2", "MR_VE11C", "SIEMENS CSA HEADER", 0x0029,
            "1.3.12.2.1107.5.9.1"),
-    Vendor("GE MEDICAL SYSTEMS", ("LightSpeed VCT", "Optima MR450w", "Revolution CT", "LOGIQ E9", "Senographe Essential"),
+    Vendor("GE MEDICAL SYSTEMS",
+           ("LightSpeed VCT", "Optima MR450w", "Revolution CT", "LOGIQ E9", "Senographe Essential"),
            "1.2.840.113619", "1.2.840.113619.6.374", "CTP_2.0", "GEMS_IDEN_01", 0x0009,
            "1.2.840.113619.4.26"),
     Vendor("Philips Medical Systems", ("Ingenia", "iCT 256", "EPIQ 7G", "DigitalDiagnost"),
@@ -49,7 +50,8 @@ VENDORS = (
            "1.2.392.200036.9125", "1.2.392.200036.9125.0.19950720112207", "FUJIFILM_1.0", "FUJIFILM MEDICAL", 0x0009,
            "1.2.392.200036.9125.1.1.2"),
 )
-CODING_SCHEMES = (("SCT", "2.16.840.1.113883.6.96", "SNOMED CT"), ("DCM", "1.2.840.10008.2.16.4", "DICOM Controlled Terminology"),
+CODING_SCHEMES = (("SCT", "2.16.840.1.113883.6.96", "SNOMED CT"),
+                  ("DCM", "1.2.840.10008.2.16.4", "DICOM Controlled Terminology"),
                   ("LN", "2.16.840.1.113883.6.1", "LOINC"))
 CONTEXT_GROUP_UID_ANATOMY = "1.2.840.10008.6.1.308"     # CID 4031 Common Anatomic Regions
 DCMR_MAPPING_RESOURCE_UID = "1.2.840.10008.8.1.1"
@@ -126,7 +128,8 @@ def add_vendor_elements(header: PhiHeader, vendor: Vendor, modality: str, sop_cl
     region.MappingResourceUID = DCMR_MAPPING_RESOURCE_UID
     ds.AnatomicRegionSequence = Sequence([region])
     kept.append({"element_path": "00082218[0].00080117", "value": CONTEXT_GROUP_UID_ANATOMY, "kind": "context_group"})
-    kept.append({"element_path": "00082218[0].00080118", "value": DCMR_MAPPING_RESOURCE_UID, "kind": "mapping_resource"})
+    kept.append({"element_path": "00082218[0].00080118", "value": DCMR_MAPPING_RESOURCE_UID,
+                 "kind": "mapping_resource"})
 
     block = ds.private_block(vendor.private_group, vendor.private_creator, create=True)
     block.add_new(0x10, "UI", vendor.private_class_uid)

@@ -83,11 +83,13 @@ def design_screen(rng: random.Random, max_side: int | None = None) -> Design:
     tint = (1.0, 1.0, 0.2) if colour else (1.0, 1.0, 1.0)
     for box in panels:
         for _ in range(rng.randint(0, 3)):
-            x0, y0 = box.left + int(box.width * rng.uniform(0.2, 0.8)), box.top + int(box.height * rng.uniform(0.2, 0.8))
+            x0 = box.left + int(box.width * rng.uniform(0.2, 0.8))
+            y0 = box.top + int(box.height * rng.uniform(0.2, 0.8))
             x1, y1 = x0 + rng.randint(-60, 60), y0 + rng.randint(-60, 60)
             x1, y1 = int(np.clip(x1, box.left + 2, box.right - 3)), int(np.clip(y1, box.top + 2, box.bottom - 3))
             shape = rng.choice(("line", "arrow", "ellipse"))
-            points = ((x0, y0), (rng.randint(5, 25), rng.randint(5, 25))) if shape == "ellipse" else ((x0, y0), (x1, y1))
+            points = ((x0, y0), (rng.randint(5, 25), rng.randint(5, 25))) if shape == "ellipse" \
+                else ((x0, y0), (x1, y1))
             graphics.append((shape, points, rng.choice((tint, (0.3, 1.0, 0.3), (0.3, 0.8, 1.0))) if colour else tint))
     shot = Screenshot(rows, columns, panels, [np.clip(i, 0, 1) for i in images], background, graphics, colour)
     modality = rng.choice(("OT", "CT", "MR"))
@@ -125,8 +127,10 @@ def _viewer_corners(ctx: LayoutContext, panel: Box, fields) -> None:
     rng = ctx.rng
     glyph = glyph_height(rng, panel.height, panel.width, 5, 16)
     split = (len(fields) + 1) // 2
-    blocks = [("tl", field_lines(fields[:split], rng, stacked=False)), ("tr", field_lines(fields[split:], rng, stacked=False))]
-    technique = [LineSpec((say,)) for say in technique_lines(rng, ctx.design.modality if ctx.design.modality != "OT" else "CT")[:rng.randint(1, 4)]]
+    blocks = [("tl", field_lines(fields[:split], rng, stacked=False)),
+              ("tr", field_lines(fields[split:], rng, stacked=False))]
+    modality = ctx.design.modality if ctx.design.modality != "OT" else "CT"
+    technique = [LineSpec((say,)) for say in technique_lines(rng, modality)[:rng.randint(1, 4)]]
     blocks.append((rng.choice(("bl", "br")), technique))
     look = pick_look(rng, glyph, [t for _, lines in blocks for t in says_of(lines)])
     inner = panel.padded(-3, ctx.rows, ctx.columns)
@@ -134,8 +138,8 @@ def _viewer_corners(ctx: LayoutContext, panel: Box, fields) -> None:
         if not lines:
             continue
         spots = corner_spots(inner.height, inner.width, corner, 2)
-        place_lines(ctx, lines, look, 0.0, "corner", _offset(spots, inner), align="right" if corner[1] == "r" else "left",
-                    decorate=rng.random() < 0.3)
+        place_lines(ctx, lines, look, 0.0, "corner", _offset(spots, inner),
+                    align="right" if corner[1] == "r" else "left", decorate=rng.random() < 0.3)
 
 
 def _offset(spots, box: Box):

@@ -10,7 +10,7 @@ PY         := $(VENV)/bin/python
 STAMPS     := .install
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the product needs at run time (OCR, DICOM validation, fonts for the corpus generator).
-APT_RUNTIME := tesseract-ocr tesseract-ocr-eng dicom3tools fonts-dejavu-core fonts-liberation2
+APT_RUNTIME := tesseract-ocr tesseract-ocr-eng dicom3tools fonts-dejavu-core fonts-liberation2 fonts-urw-base35
 # Test-only Debian packages: the browser the UI test drives (Playwright uses it, never downloads one) and
 # the PostgreSQL server the instance-profile and UI tests start on a free port.
 APT_TEST    := chromium postgresql

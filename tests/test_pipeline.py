@@ -13,6 +13,7 @@ from dagster import materialize
 from pyspark.sql import functions as F
 
 from orchestration.definitions import ASSETS, build_resources
+from orchestration.export import QUARANTINE_LISTING, export_gold
 from orchestration.instance import dagster_instance
 from orchestration.jobs import BATCH_SELECTION
 from orchestration.partitions import landing_batches
@@ -108,6 +109,20 @@ def test_published_files_are_verified_and_traceable(spark, pipeline_run):
     # 2026-11-27); the review report, which runs after gold, copes with files without pixels.
     assert without_pixels == 2
     assert (warehouse.root / "gx").exists()
+
+
+def test_the_export_lists_the_held_files_and_why(spark, pipeline_run, tmp_path):
+    """`deidlake run --output` writes quarantine.json beside manifest.json: per held input its SHA-256,
+    stage and reason (PHI-free), so a scorer can tell a file held by the gate from a lost one."""
+    warehouse, _, manifest, pipeline, _ = pipeline_run
+    published = export_gold(spark, warehouse, manifest.batch_id, pipeline.run_key(), tmp_path / "out")
+    listing = json.loads((tmp_path / "out" / QUARANTINE_LISTING).read_text())
+    held = read_table(spark, warehouse, tables.QUARANTINE).where(F.col("resolved_at").isNull()).collect()
+    assert {(r["sha256"], r["stage"], r["reason"]) for r in held} == \
+        {(r["sha256"], r["stage"], r["reason"]) for r in listing["files"]}
+    readme = hashlib.sha256(b"not DICOM\n").hexdigest()
+    assert any(r["sha256"] == readme and r["stage"] == "ingest" for r in listing["files"])
+    assert published == len(json.loads((tmp_path / "out" / "manifest.json").read_text())["files"])
 
 
 def test_the_scorer_finds_no_header_leak_in_gold(pipeline_run, tmp_path):

@@ -29,8 +29,11 @@ from transforms.keyring import Keyring
 from transforms.scoring import score_directories
 from transforms.scoring.cli import main as score_main
 from transforms.scoring.coverage import BoxMeasure, is_phi_removed, lossy_tolerance, measure_box, text_mask
+from transforms.scoring.ink import ink_changed_share
+from transforms.scoring.pixels import _beyond
 from transforms.scoring.ocr import OcrRequest, read_boxes
 from transforms.scoring.validity import check_validity
+from transforms.synth import generate_corpus
 from transforms.synth.encoding import write_instance
 from transforms.synth.truth import FileTruth, load_truth_dir
 from transforms.text_types import Box
@@ -416,3 +419,170 @@ def test_cli_exit_codes_and_json(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert parsed["passed"] is False and parsed["totals"]["header"]["leaked"] > 0
     assert score_main(["--truth", str(tmp_path / "absent"), "--deidentified", str(CORPUS)]) == 2
     assert score_main(["--truth", str(CORPUS)]) == 2
+
+
+# ---------------------------------------------------------------- ink, labels, collateral, held (issues 22, 29)
+
+def test_ink_share_counts_changed_ink_and_ink_left_without_contrast() -> None:
+    rng = np.random.default_rng(1)
+    dark = rng.integers(10, 30, (12, 40)).astype(np.int32)
+    mask = np.zeros(dark.shape, bool)
+    mask[3:9, 4:36:3] = True                                           # strokes
+    bright_text = np.where(mask, 250, dark)
+    assert ink_changed_share(bright_text, bright_text, mask) == 0.0
+    assert ink_changed_share(bright_text, np.zeros_like(bright_text), mask) == 1.0
+    half = bright_text.copy()
+    half[:, :20] = 0
+    assert ink_changed_share(bright_text, half, mask) == mask[:, :20].sum() / mask.sum()
+    light = 255 - dark
+    dark_text = np.where(mask, 5, light)                               # dark ink over a bright background
+    painted_black = np.full_like(dark_text, 5)                         # the fill has the ink's own value
+    assert ink_changed_share(dark_text, painted_black, mask) == 1.0, "contrast gone must count as wiped"
+    codec = bright_text + rng.integers(-3, 4, bright_text.shape)       # a lossy copy, nobody touched it
+    assert ink_changed_share(bright_text, codec, mask, tolerance=2.0, lossy=True) == 0.0
+
+
+@pytest.fixture(scope="module")
+def rotated_corpus(tmp_path_factory: pytest.TempPathFactory) -> list[FileTruth]:
+    """Small realistic files (seed 102: a development seed) whose lossless ones the tests edit by hand."""
+    root = tmp_path_factory.mktemp("rotated")
+    generate_corpus(root, n=4, seed=102, style="rotated", max_side=256)
+    truths = [t for t in load_truth_dir(root) if not t["lossy"] and t["frames"] == 1]
+    assert len(truths) >= 2
+    return truths
+
+
+def _edited_copy(truth: FileTruth, out_dir: Path, edit) -> Path:
+    """The file with its frame changed by `edit(frame)` (same syntax, same header), and a mapping CSV."""
+    ds = pydicom.dcmread(truth.path)
+    frame = np.array(ds.pixel_array)
+    edit(frame)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_instance(ds, frame[None], str(ds.file_meta.TransferSyntaxUID), out_dir / truth.name)
+    mapping = out_dir.parent / f"{out_dir.name}.csv"
+    mapping.write_text(f"{truth.name},{truth.name}\n")
+    return mapping
+
+
+def _score_one(truth: FileTruth, out_dir: Path, mapping: Path):
+    return score_directories(truth.path.parent, out_dir, run_ocr=False, run_dciodvfy=False, mapping_csv=mapping,
+                             only=[truth.name])
+
+
+def test_half_wiped_value_label_kept_and_collateral_are_measured(tmp_path: Path,
+                                                                rotated_corpus: list[FileTruth]) -> None:
+    truth = rotated_corpus[0]
+    texts = list(truth.burned_in_text)
+    value_id = max((i for i, t in enumerate(texts) if t.role == "value"), key=lambda i: texts[i].ink_mask.sum())
+    value = texts[value_id]
+    mask = value.ink_mask
+    half_columns = value.box.width // 2
+    expected = float(mask[:, :half_columns].sum() / mask.sum())
+    frame_shape = (truth["rows"], truth["columns"])
+    spot = _free_spot(truth, frame_shape, size=6)
+
+    def edit(frame: np.ndarray) -> None:
+        box = value.box
+        region = frame[box.top:box.bottom, box.left:box.left + half_columns]
+        region[...] = np.where(region > 1000, region - 7, region + 7)     # every pixel changes, in range
+        frame[spot[0]:spot[0] + 6, spot[1]:spot[1] + 6] ^= 1               # 36 pixels away from any text
+
+    mapping = _edited_copy(truth, tmp_path / "out", edit)
+    report = _score_one(truth, tmp_path / "out", mapping)
+    boxes = {b.box_id: b for b in report.files[0].pixels.boxes}
+    measured = boxes[value_id].ink_changed
+    assert abs(measured - expected) < 1e-9, f"half-wiped value: {measured:.3f} of its ink, expected {expected:.3f}"
+    assert boxes[value_id].wiped == (expected >= 0.5)
+    edited = Box(value.box.left, value.box.top, half_columns, value.box.height)
+    labels = [b for b in boxes.values() if b.role == "label"]
+    apart = [b for b in labels if not Box(*b.box).overlaps(edited)]     # a skewed neighbour may overlap
+    untouched = sum(b.kept and b.ink_changed == 0.0 for b in apart)
+    assert apart and untouched == len(apart), f"{untouched} of {len(apart)} untouched labels kept"
+    fields = report.totals["fields"]
+    assert fields["label_boxes"] == len(labels) and fields["labels_kept"] >= len(apart)
+    assert fields["values_wiped"] == int(expected >= 0.5)
+    collateral = report.files[0].pixels.collateral
+    assert collateral == 36 / (truth["rows"] * truth["columns"]), f"collateral {collateral}"
+    assert report.totals["collateral"]["pixels_changed"] == 36
+    orientation = value.orientation
+    by_orientation = fields["recall_by_orientation"][orientation]
+    assert by_orientation["wiped"] == int(expected >= 0.5)
+
+
+def _free_spot(truth: FileTruth, shape: tuple[int, int], size: int) -> tuple[int, int]:
+    """A square at least 5 px away from every truth box (beyond the 4 px a redactor may pad)."""
+    near = text_mask(shape, [t.box for t in truth.burned_in_text], margin=5 + size)
+    rows, columns = np.nonzero(~near[:-size, :-size])
+    return int(rows[len(rows) // 2]), int(columns[len(columns) // 2])
+
+
+def test_misses_name_boxes_by_index_and_never_by_text(tmp_path: Path, rotated_corpus: list[FileTruth],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    truth = rotated_corpus[1]
+    mapping = _edited_copy(truth, tmp_path / "out", lambda frame: None)     # untouched: every value missed
+    code = score_main(["--truth", str(truth.path.parent), "--deidentified", str(tmp_path / "out"),
+                       "--mapping", str(mapping), "--no-ocr", "--no-dciodvfy", "--misses"])
+    printed = capsys.readouterr().out
+    assert code == 1
+    values = [(i, t) for i, t in enumerate(truth.burned_in_text) if t.role == "value"]
+    listed = [line for line in printed.splitlines() if line.startswith(truth.name[:40])]
+    assert len(listed) >= len(values), f"{len(listed)} miss lines for {len(values)} untouched values"
+    leaked = sum(t.text in printed for _, t in values if len(t.text) >= 3)
+    assert leaked == 0, f"{leaked} PHI texts printed by --misses"
+    report = _score_one(truth, tmp_path / "out", mapping)
+    missed_ids = {row["box_id"] for row in report.misses() if "box_id" in row}
+    assert {i for i, _ in values} <= missed_ids
+
+
+def test_held_files_are_reported_with_their_reasons_not_as_missing(tmp_path: Path,
+                                                                  rotated_corpus: list[FileTruth]) -> None:
+    """A run's output folder: manifest.json pairs each published file with its input (no fingerprint),
+    quarantine.json names the held ones and why."""
+    held, published = rotated_corpus[0], rotated_corpus[1]
+    out = tmp_path / "out"
+    _edited_copy(published, out / "pseudo" / "study", lambda frame: None)
+    (out / "pseudo" / "study" / published.name).rename(out / "pseudo" / "study" / "instance.dcm")
+    (out / "manifest.json").write_text(json.dumps({"files": [
+        {"gold_path": "pseudo/study/instance.dcm", "sha256": published["sha256"]}]}))
+    (out / "quarantine.json").write_text(json.dumps({"files": [
+        {"sha256": held["sha256"], "stage": "leakage", "reason": "pixel_leak", "detail": None},
+        {"sha256": held["sha256"], "stage": "leakage", "reason": "original_uids", "detail": None}]}))
+    report = score_directories(held.path.parent, out, run_ocr=False, run_dciodvfy=False,
+                               only=[held.name, published.name])
+    statuses = {f.truth_file: (f.status, f.match_method, f.held_reasons) for f in report.files}
+    assert statuses[held.name] == ("held", None, ["leakage:original_uids", "leakage:pixel_leak"])
+    assert statuses[published.name][:2] == ("matched", "mapping")
+    files = report.totals["files"]
+    assert (files["held"], files["missing"], files["matched"]) == (1, 0, 1)
+    assert files["held_by_reason"] == {"leakage:original_uids": 1, "leakage:pixel_leak": 1}
+    published_values = sum(1 for t in published.burned_in_text if t.role == "value")
+    assert report.totals["fields"]["value_boxes"] == published_values, "a held file's boxes were counted"
+    assert not report.passed
+
+
+def test_lossy_outputs_count_fills_not_codec_noise() -> None:
+    """Lossy: faint (partly inked) glyph pixels painted over count as wiped; scattered codec noise beyond
+    the tolerance is not collateral, a painted 5x5 square is."""
+    rng = np.random.default_rng(3)
+    before = rng.integers(0, 10, (10, 30)).astype(np.int64)
+    mask = np.zeros(before.shape, bool)
+    mask[2:8, 3:27:2] = True
+    before[2:8, 3:27:4] = 2100                                          # stroke cores
+    before[2:8, 5:27:4] = 650                                           # faint, partly covered pixels
+    painted = rng.integers(0, 4, before.shape)
+    assert ink_changed_share(before, painted, mask, tolerance=8.0, lossy=True) == 1.0
+    noise = rng.integers(0, 12, (64, 64))
+    noise[20:25, 30:35] = 500
+    counted = _beyond(noise, tolerance=10.0, lossy=True)
+    assert counted.sum() == 25 and counted[20:25, 30:35].all()
+    assert _beyond(noise, tolerance=10.0, lossy=False).sum() > 25
+
+
+def test_lookup_table_data_is_not_searched_as_text() -> None:
+    """A palette's entries are numbers; read as bytes they can spell an age ("45 y") by chance."""
+    from transforms.scoring.header_leak import element_texts
+    ds = Dataset()
+    ds.RedPaletteColorLookupTableData = b"45 y" * 8
+    ds.ImageComments = "kept"
+    paths = {text.path for text in element_texts(ds)}
+    assert "00281201" not in paths and "00204000" in paths

@@ -1,6 +1,8 @@
-"""`deidlake score --truth DIR --deidentified DIR [--mapping CSV] [--no-ocr] [--no-dciodvfy] [--json]`
+"""`deidlake score --truth DIR --deidentified DIR [--mapping CSV] [--no-ocr] [--no-dciodvfy] [--misses] [--json]`
 
 Exit code 0 when the de-identification passed every goal, 1 when it did not, 2 on bad arguments.
+`--misses` lists every PHI value not wiped, label or other text not kept, and file held, by file, box
+index, role, category, orientation and share of ink changed (never the text).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mapping", type=Path, help="CSV: truth file name,output path (optional)")
     parser.add_argument("--no-ocr", action="store_true", help="skip the independent Tesseract pass")
     parser.add_argument("--no-dciodvfy", action="store_true", help="skip dciodvfy validation")
+    parser.add_argument("--misses", action="store_true",
+                        help="list the boxes missed (values not wiped, labels not kept) and the files held")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
     return parser
 
@@ -41,7 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     report = score_directories(args.truth, args.deidentified, run_ocr=not args.no_ocr,
                                run_dciodvfy=not args.no_dciodvfy, mapping_csv=args.mapping)
-    print(report.to_json() if args.json else report.to_table())
+    if args.json:
+        print(report.to_json(misses=args.misses))
+    else:
+        print(report.to_table())
+        if args.misses:
+            print("\nmisses (box = index in the truth's burned_in_text; texts are never printed):")
+            print(report.misses_table())
     return EXIT_PASSED if report.passed else EXIT_FAILED
 
 

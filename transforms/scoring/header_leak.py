@@ -23,7 +23,12 @@ from pydicom.tag import Tag
 from transforms.scoring.variants import Matcher, digits_of, matcher_for, normalize
 from transforms.synth.truth import FileTruth, PhiTruth
 
-SKIPPED_TAGS = frozenset({Tag(0x7FE00010), Tag(0x7FE00008), Tag(0x7FE00009), Tag(0xFFFAFFFA)})
+# Pixel data and lookup-table data: numbers, never text (a palette's 16-bit entries read as bytes can
+# spell "45 y" by chance: found on a realistic PALETTE COLOR ultrasound file, an age "leaked" into its LUT).
+LOOKUP_TABLE_DATA = (0x00281201, 0x00281202, 0x00281203, 0x00281204, 0x00281221, 0x00281222, 0x00281223,
+                     0x00283006)
+SKIPPED_TAGS = frozenset({Tag(0x7FE00010), Tag(0x7FE00008), Tag(0x7FE00009), Tag(0xFFFAFFFA)}
+                         | {Tag(t) for t in LOOKUP_TABLE_DATA})
 BINARY_VRS = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN"})
 MAX_BINARY_BYTES = 1 << 20          # larger blobs are image-like data, not text
 PRINTABLE_RUN = re.compile(rb"[\x20-\x7e\x80-\xff]{3,}")

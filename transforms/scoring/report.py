@@ -1,8 +1,10 @@
 """The score: per-file results, corpus totals, JSON and a short human table.
 
 Nothing here holds a PHI value: items are element paths and categories, boxes are coordinates and
-categories. Totals count a missing output file against every figure it would have had (its PHI
-boxes as not removed, its non-PHI boxes as not kept).
+categories (a box is named by its index in the truth file, never by its text). Totals count a missing
+output file against every figure it would have had (its PHI boxes as not removed, its non-PHI boxes as
+not kept); a file the run held back (quarantine, with its reasons) is counted apart: the pixel and
+header figures are over the published files.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from transforms.scoring.consistency import ConsistencyResult
 from transforms.scoring.header_leak import ItemLeak
+from transforms.scoring.ink import is_fully_wiped, is_kept, is_wiped
 from transforms.scoring.pixels import PixelResult
 from transforms.scoring.validity import ValidityResult
 from transforms.synth.truth import FileTruth
@@ -55,6 +58,7 @@ class FileScore:
     integrity: Integrity | None = None
     validity: ValidityResult | None = None
     truth: FileTruth | None = None          # for totals only, never serialised
+    held_reasons: list[str] = field(default_factory=list)   # "stage:reason" when the run quarantined it
 
     @property
     def header_leaks(self) -> list[ItemLeak]:
@@ -73,6 +77,9 @@ class FileScore:
                 "boxes": [box.to_json() for box in pixels.boxes]},
             "integrity": None if self.integrity is None else self.integrity.to_json(),
             "validity": None if self.validity is None else self.validity.to_json(),
+            "held_reasons": self.held_reasons,
+            "fields": None if pixels is None else _field_figures([self]),
+            "collateral": None if pixels is None or pixels.collateral is None else round(pixels.collateral, 6),
         }
 
 
@@ -91,13 +98,39 @@ class ScoreReport:
     @property
     def totals(self) -> dict[str, Any]:
         return {"files": self._file_totals(), "header": self._header_totals(), "pixels": self._pixel_totals(),
+                "fields": _field_figures(self.files), "collateral": self._collateral_totals(),
+                "ultrasound_regions": self._region_totals(),
                 "integrity": self._integrity_totals(), "consistency": self.consistency.to_json(),
                 "validity": self._validity_totals()}
 
-    def _file_totals(self) -> dict[str, int]:
+    def _file_totals(self) -> dict[str, Any]:
         statuses = [f.status for f in self.files]
-        return {"truth": len(self.files), "matched": statuses.count("matched"), "missing": statuses.count("missing"),
-                "unreadable": statuses.count("unreadable"), "unmatched_outputs": len(self.unmatched_outputs)}
+        reasons: dict[str, int] = {}
+        for f in self.files:
+            for reason in f.held_reasons:
+                reasons[reason] = reasons.get(reason, 0) + 1
+        return {"truth": len(self.files), "matched": statuses.count("matched"), "held": statuses.count("held"),
+                "missing": statuses.count("missing"), "unreadable": statuses.count("unreadable"),
+                "unmatched_outputs": len(self.unmatched_outputs), "held_by_reason": dict(sorted(reasons.items())),
+                "published_share": _share(statuses.count("matched"), len(self.files))}
+
+    def _collateral_totals(self) -> dict[str, Any]:
+        """Pixels changed away from every truth box grown by 4 px, as a share of the image."""
+        scored = [f.pixels for f in self.files if f.pixels is not None and f.pixels.collateral is not None]
+        shares = [p.collateral for p in scored]
+        changed, pixels = sum(p.non_text_changed for p in scored), sum(p.image_pixels for p in scored)
+        return {"files": len(scored), "pixels_changed": changed, "image_pixels": pixels,
+                "share": _share(changed, pixels), "max_file_share": max(shares, default=None),
+                "files_over_0_05_percent": sum(s > COLLATERAL_GOAL for s in shares)}
+
+    def _region_totals(self) -> dict[str, Any]:
+        scored = [f.pixels for f in self.files if f.pixels is not None and f.pixels.region_pixels]
+        return {"files": len(scored), "region_pixels": sum(p.region_pixels for p in scored),
+                "region_pixels_changed": sum(p.region_changed for p in scored),
+                "region_changed_share": _share(sum(p.region_changed for p in scored),
+                                               sum(p.region_pixels for p in scored)),
+                "text_free_frames": sum(p.region_text_free_frames for p in scored),
+                "text_free_frames_touched": sum(p.region_text_free_frames_touched for p in scored)}
 
     def _header_totals(self) -> dict[str, Any]:
         by_category: dict[str, list[int]] = {}
@@ -116,6 +149,8 @@ class ScoreReport:
         ocr = [0, 0]
         changed, pixels = 0, 0
         for f in self.files:
+            if f.status == "held":
+                continue
             boxes = f.pixels.boxes if f.pixels else []
             if f.pixels is None and f.truth is not None:       # missing: nothing removed, nothing kept
                 for t in f.truth.burned_in_text:
@@ -169,18 +204,49 @@ class ScoreReport:
     def passed(self) -> bool:
         totals = self.totals
         pixels, files = totals["pixels"], totals["files"]
-        return (files["missing"] == 0 and files["unreadable"] == 0 and totals["header"]["leaked"] == 0
+        return (files["missing"] == 0 and files["held"] == 0 and files["unreadable"] == 0
+                and totals["header"]["leaked"] == 0
                 and pixels["phi_recall"] in (None, 1.0)
                 and totals["integrity"]["ok"] == totals["integrity"]["files"]
                 and self.consistency.consistent and totals["validity"]["added_errors"] == 0)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "totals": self.totals, "settings": self.settings,
-                "unmatched_outputs": self.unmatched_outputs, "skipped_outputs": self.skipped_outputs,
-                "files": [f.to_json() for f in self.files]}
+    def misses(self) -> list[dict[str, Any]]:
+        """Every value not wiped, label or other text not kept, and held file: named by file, box index,
+        frame, role, category, orientation and the share of its ink changed; never by its text."""
+        rows: list[dict[str, Any]] = []
+        for f in self.files:
+            if f.status != "matched":
+                rows.append({"file": f.truth_file, "status": f.status, "held_reasons": f.held_reasons})
+                continue
+            for box in f.pixels.boxes if f.pixels else []:
+                if box.role and box.missed:
+                    rows.append({"file": f.truth_file, "box_id": box.box_id, "item": box.item, "frame": box.frame,
+                                 "role": box.role, "category": box.category, "orientation": box.orientation,
+                                 "placement": box.placement, "in_header": box.in_header,
+                                 "box": dict(zip(("left", "top", "width", "height"), box.box)),
+                                 "ink_changed": round(box.ink_changed, 4)})
+        return rows
 
-    def to_json(self, indent: int | None = 1) -> str:
-        return json.dumps(self.to_dict(), indent=indent, default=str)
+    def misses_table(self) -> str:
+        lines = [f"{'file':<40} {'box':>5} {'frame':>5} {'role':<6} {'category':<12} {'orient':>7} "
+                 f"{'placement':<9} {'ink changed':>11}"]
+        for row in self.misses():
+            if "box_id" not in row:
+                lines.append(f"{row['file'][:40]:<40} {row['status']}: {', '.join(row['held_reasons']) or '-'}")
+                continue
+            lines.append(f"{row['file'][:40]:<40} {row['box_id']:>5} {row['frame']:>5} {row['role']:<6} "
+                         f"{row['category']:<12} {row['orientation']:>7} {row['placement'][:9]:<9} "
+                         f"{100 * row['ink_changed']:>10.1f}%")
+        return "\n".join(lines)
+
+    def to_dict(self, misses: bool = False) -> dict[str, Any]:
+        report = {"passed": self.passed, "totals": self.totals, "settings": self.settings,
+                  "unmatched_outputs": self.unmatched_outputs, "skipped_outputs": self.skipped_outputs,
+                  "files": [f.to_json() for f in self.files]}
+        return report | ({"misses": self.misses()} if misses else {})
+
+    def to_json(self, indent: int | None = 1, misses: bool = False) -> str:
+        return json.dumps(self.to_dict(misses), indent=indent, default=str)
 
     def to_table(self) -> str:
         """Per-file lines and the totals, for a terminal."""
@@ -208,10 +274,90 @@ class ScoreReport:
                   f"integrity ok: {t['integrity']['ok']}/{t['integrity']['files']}; "
                   f"consistency: {'ok' if self.consistency.consistent else 'FAIL'}; "
                   f"validity: {t['validity']['added_errors']} added errors in {t['validity']['checked']} checked files",
-                  f"files: {t['files']['matched']} matched, {t['files']['missing']} missing, "
-                  f"{t['files']['unmatched_outputs']} unmatched outputs",
-                  f"PASSED: {self.passed}"]
+                  f"files: {t['files']['matched']} matched, {t['files']['held']} held "
+                  + (_inline(t['files']['held_by_reason']) + " " if t['files']['held_by_reason'] else "")
+                  + f"{t['files']['missing']} missing, {t['files']['unmatched_outputs']} unmatched outputs"]
+        lines += _field_lines(t["fields"], t["collateral"], t["ultrasound_regions"])
+        lines.append(f"PASSED: {self.passed}")
         return "\n".join(lines)
+
+
+COLLATERAL_GOAL = 0.0005            # issue 29: at most 0.05% of the image changed away from text, per file
+
+
+def _field_figures(files: list[FileScore]) -> dict[str, Any]:
+    """Issue 22/29 figures over the published (matched) files: value boxes wiped (>= 50% of their ink
+    changed) and wiped to the last glyph (>= 95%), labels and other non-PHI text kept (<= 10% of their
+    ink changed), value recall per orientation, per category, and for values absent from the header.
+    Boxes count once per frame they show on. A missing file counts against them (nothing wiped, nothing
+    kept); a held one is left out."""
+    counts: dict[str, list[int]] = {k: [0, 0] for k in ("value", "value_fully", "label", "other", "outside")}
+    by_orientation: dict[str, list[int]] = {}
+    by_category: dict[str, list[int]] = {}
+    for f in files:
+        if f.status == "held":
+            continue
+        if f.pixels is not None:
+            boxes = [(b.role, b.category, b.orientation, b.in_header, b.ink_changed) for b in f.pixels.boxes]
+        elif f.truth is not None:
+            boxes = [(t.role, t.category, t.orientation, t.in_header, 0.0 if t.is_phi else 1.0)
+                     for t in f.truth.burned_in_text]
+        else:
+            boxes = []
+        for role, category, orientation, in_header, ink in boxes:
+            if role == "value":
+                wiped = is_wiped(ink)
+                _count(counts["value"], wiped)
+                _count(counts["value_fully"], is_fully_wiped(ink))
+                _count(by_orientation.setdefault(orientation, [0, 0]), wiped)
+                _count(by_category.setdefault(category, [0, 0]), wiped)
+                if in_header is False:
+                    _count(counts["outside"], wiped)
+            elif role in ("label", "other"):
+                _count(counts[role], is_kept(ink))
+    return {"value_boxes": counts["value"][1], "values_wiped": counts["value"][0],
+            "values_wiped_share": _share(*counts["value"]), "values_wiped_fully": counts["value_fully"][0],
+            "values_wiped_fully_share": _share(*counts["value_fully"]),
+            "label_boxes": counts["label"][1], "labels_kept": counts["label"][0],
+            "labels_kept_share": _share(*counts["label"]),
+            "other_boxes": counts["other"][1], "other_kept": counts["other"][0],
+            "other_kept_share": _share(*counts["other"]),
+            "outside_header_values": counts["outside"][1], "outside_header_values_wiped": counts["outside"][0],
+            "recall_by_orientation": {k: {"wiped": v[0], "boxes": v[1], "recall": _share(*v)}
+                                      for k, v in sorted(by_orientation.items())},
+            "recall_by_category": {k: {"wiped": v[0], "boxes": v[1], "recall": _share(*v)}
+                                   for k, v in sorted(by_category.items())}}
+
+
+def _count(counts: list[int], hit: bool) -> None:
+    counts[0] += hit
+    counts[1] += 1
+
+
+def _field_lines(fields: dict[str, Any], collateral: dict[str, Any], regions: dict[str, Any]) -> list[str]:
+    lines = [f"PHI values wiped (>= 50% of ink): {_pct(fields['values_wiped_share'])} "
+             f"({fields['values_wiped']}/{fields['value_boxes']}); to the last glyph (>= 95%): "
+             f"{_pct(fields['values_wiped_fully_share'])}; per orientation: "
+             + ", ".join(f"{k} {_pct(v['recall'])} ({v['wiped']}/{v['boxes']})"
+                         for k, v in fields["recall_by_orientation"].items()),
+             f"labels kept: {_pct(fields['labels_kept_share'])} ({fields['labels_kept']}/{fields['label_boxes']}); "
+             f"other non-PHI text kept: {_pct(fields['other_kept_share'])} "
+             f"({fields['other_kept']}/{fields['other_boxes']})"]
+    if fields["outside_header_values"]:
+        lines.append(f"values absent from the header wiped: {fields['outside_header_values_wiped']}/"
+                     f"{fields['outside_header_values']}")
+    lines.append(f"collateral (changed beyond 4 px of any text box): {_pct(collateral['share'], 3)} of all pixels, "
+                 f"worst file {_pct(collateral['max_file_share'], 3)}, {collateral['files_over_0_05_percent']} files "
+                 f"over 0.05%")
+    if regions["files"]:
+        lines.append(f"ultrasound regions: {_pct(regions['region_changed_share'], 3)} of region pixels changed away "
+                     f"from text; {regions['text_free_frames_touched']} of {regions['text_free_frames']} text-free "
+                     f"frames touched")
+    return lines
+
+
+def _inline(counts: dict[str, int]) -> str:
+    return "(" + ", ".join(f"{k}: {v}" for k, v in counts.items()) + ")"
 
 
 def _pct(value: float | None, digits: int = 1) -> str:

@@ -16,6 +16,7 @@ from transforms import transfer_syntax
 from transforms.dicom_io import HeaderError, read_header
 from transforms.scoring.consistency import check_consistency
 from transforms.scoring.header_leak import element_texts, scan_header
+from transforms.scoring.held import QUARANTINE_LISTING, read_held, read_published
 from transforms.scoring.matching import Match, find_outputs, match_files, read_mapping
 from transforms.scoring.ocr import ocr_available
 from transforms.scoring.pixels import PixelResult, score_pixels
@@ -33,16 +34,29 @@ def score_directories(truth_dir: str | Path, deidentified_dir: str | Path, run_o
     if only is not None:
         truths = [t for t in truths if t.name in set(only)]
     outputs, skipped = find_outputs(output_root)
-    mapping = read_mapping(Path(mapping_csv), output_root) if mapping_csv else None
+    published = read_published(output_root)
+    mapping = {t.name: published[t["sha256"]] for t in truths if t["sha256"] in published}
+    if published and not mapping_csv:
+        # The run listed what it published: a truth it did not list was not published (held or lost);
+        # other files in the folder (another corpus's outputs) are no candidates for it.
+        listed = set(published.values())
+        outputs = [o for o in outputs if o.path in listed]
+    mapping |= read_mapping(Path(mapping_csv), output_root) if mapping_csv else {}
     matches, unmatched = match_files(truths, outputs, mapping)
+    held = read_held(output_root)
     ocr = run_ocr and ocr_available()
     files, pairs = [], []
     for match in matches:
         score, ds = score_file(match, output_root, ocr, run_dciodvfy)
+        score.held_reasons = held.get(match.truth["sha256"], [])
+        if score.status == "missing" and score.held_reasons:
+            score.status = "held"                   # quarantined by the run, with its reasons: not lost
         files.append(score)
         if ds is not None:
             pairs.append((match.truth, ds))
-    settings = {"ocr": ocr, "ocr_requested": run_ocr, "dciodvfy": run_dciodvfy, "mapping": bool(mapping)}
+    settings = {"ocr": ocr, "ocr_requested": run_ocr, "dciodvfy": run_dciodvfy, "mapping": bool(mapping_csv),
+                "manifest_pairs": len(published),
+                "quarantine_listing": (output_root / QUARANTINE_LISTING).is_file()}
     return ScoreReport(files, check_consistency(pairs),
                        unmatched_outputs=[str(o.path.relative_to(output_root)) for o in unmatched],
                        skipped_outputs=skipped, settings=settings)

@@ -1,4 +1,5 @@
-"""`deidlake synth --out DIR --n N --seed S [--large] [--full-size] [--json]`
+"""`deidlake synth --out DIR --n N --seed S [--style classic|overlay|rotated|ultrasound|sc|mixed]
+[--max-side PX] [--large] [--full-size] [--json]`
 
 Writes an identified synthetic corpus with its ground truth. Prints file names, kinds and syntaxes
 (never a generated value), and the syntaxes it cannot produce, with the reason.
@@ -11,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from transforms.synth.generator import generate_corpus
+from transforms.synth.generator import STYLES, generate_corpus
 from transforms.synth.kinds import UNPRODUCIBLE_SYNTAXES
 from transforms.synth.truth import read_truth, truth_path_for
 
@@ -22,6 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="output directory")
     parser.add_argument("--n", required=True, type=int, help="number of files (16 or more covers every kind and syntax)")
     parser.add_argument("--seed", required=True, type=int, help="same seed, same bytes")
+    parser.add_argument("--style", choices=STYLES, default="classic",
+                        help="classic (default: every kind and syntax, the checked-in corpus), a realistic style "
+                             "(overlay: label and value boxes on radiology images; rotated: turned and vertical "
+                             "text; ultrasound: consoles, regions, cines; sc: secondary captures), or mixed")
+    parser.add_argument("--max-side", type=int, default=None, metavar="PX",
+                        help="realistic styles: scale images down to at most PX pixels a side (quick corpora)")
     parser.add_argument("--large", action="store_true", help="add one multi-frame file of >= 500 MB")
     parser.add_argument("--full-size", action="store_true",
                         help="real modality sizes (radiograph, mammography detector, 30-frame cine)")
@@ -39,14 +46,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print("deidlake synth: --n must be >= 0", file=sys.stderr)
         return 2
-    paths = generate_corpus(args.out, args.n, args.seed, large=args.large, full_size=args.full_size)
+    paths = generate_corpus(args.out, args.n, args.seed, large=args.large, full_size=args.full_size,
+                            style=args.style, max_side=args.max_side)
     rows = [_summary(path) for path in paths]
     if args.json:
         print(json.dumps({"files": rows, "unproducible_syntaxes": {str(k): v for k, v in UNPRODUCIBLE_SYNTAXES.items()}},
                          indent=1))
         return 0
     for row in rows:
-        print(f"{row['file']:<34} {row['kind']:<3} {row['transfer_syntax']:<52} frames={row['frames']:<4} "
+        print(f"{row['file']:<40} {row['kind']:<3} {row['transfer_syntax']:<52} frames={row['frames']:<4} "
               f"header_phi={row['header_phi']:<3} text_boxes={row['text_boxes']}")
     print(f"{len(rows)} files in {args.out}")
     print("not produced (reasons: --json, docs/corpus-and-scoring.md): "

@@ -198,7 +198,7 @@ def _study_module(h: PhiHeader, ctx: InstanceContext, rng: random.Random) -> Non
     h.put(ds, "", "NameOfPhysiciansReadingStudy", s.reading.pn(), "NAME")
     name = render_name(p.person.family, p.person.given, p.person.middle, "family_comma_given")
     base = {"CT": "CT CHEST W/O CONTRAST", "MR": "MRI BRAIN", "CR": "CHEST PA", "DX": "CHEST 2 VIEWS",
-            "US": "ECHO TTE", "XA": "CORONARY ANGIO", "MG": "SCREENING MAMMO"}[ctx.kind.name]
+            "US": "ECHO TTE", "XA": "CORONARY ANGIO", "MG": "SCREENING MAMMO", "SC": "SECONDARY CAPTURE"}[ctx.kind.name]
     if len(base) + 3 + len(name) > LO_MAX:
         name = render_name(p.person.family, p.person.given, "", "initial_family")
     h.put_text(ds, "", "StudyDescription", [base, " - ", (name, p.person.pn(), "NAME")])

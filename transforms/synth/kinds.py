@@ -18,6 +18,12 @@ LOSSLESS_ENCAPSULATED = (uid.RLELossless, uid.JPEGLSLossless, uid.JPEG2000Lossle
 LOSSY_ANY_DEPTH = (uid.JPEGLSNearLossless, uid.JPEG2000)
 LOSSY_8_BIT_ONLY = (uid.JPEGBaseline8Bit,)
 ALL_SYNTAXES = NATIVE_SYNTAXES + LOSSLESS_ENCAPSULATED + LOSSY_ANY_DEPTH + LOSSY_8_BIT_ONLY
+SYNTAX_SHORT_NAMES = {                        # as file names say them
+    uid.ImplicitVRLittleEndian: "implicit_le", uid.ExplicitVRLittleEndian: "explicit_le",
+    uid.DeflatedExplicitVRLittleEndian: "deflated", uid.ExplicitVRBigEndian: "explicit_be",
+    uid.RLELossless: "rle", uid.JPEGLSLossless: "jpegls", uid.JPEGLSNearLossless: "jpegls_near",
+    uid.JPEG2000Lossless: "j2k_lossless", uid.JPEG2000: "j2k_lossy", uid.JPEGBaseline8Bit: "jpeg_baseline",
+}
 
 # Syntaxes we could not produce, and why (reported by `deidlake synth` and in the docs).
 UNPRODUCIBLE_SYNTAXES = {

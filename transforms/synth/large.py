@@ -18,7 +18,7 @@ from pathlib import Path
 import pydicom.uid as uid
 
 from transforms.synth.anatomy import make_frame_source
-from transforms.synth.generator import World, instance_context, iter_frames, truth_record
+from transforms.synth.assembly import World, instance_context, iter_frames, truth_record
 from transforms.synth.header import build_header
 from transforms.synth.identities import derive_seed
 from transforms.synth.kinds import KINDS, Geometry

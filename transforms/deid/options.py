@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from functools import cached_property
 from typing import Any, Literal
 
+from transforms.deid.profile_data import profile_digest
+
 DatesMode = Literal["remove", "full", "shift"]
 DATES_MODES: tuple[str, ...] = ("remove", "full", "shift")
 RULES_VERSION = "1"   # bump when header.py changes what a given option set does to a file
@@ -113,9 +115,7 @@ class DeidOptions:
     @cached_property
     def fingerprint(self) -> str:
         """Stable identifier of what this option set does: equal options, equal fingerprint."""
-        from transforms.deid.profile import profile_digest  # the table is part of "what it does"
-
-        record = self.to_record() | {"profile_sha256": profile_digest()}
+        record = self.to_record() | {"profile_sha256": profile_digest()}   # the table is part of "what it does"
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(canonical.encode()).hexdigest()[:12]
         return f"deid-v{RULES_VERSION}-{digest}"

@@ -98,6 +98,11 @@ class DeidOptions:
             return self
         return replace(self, clean_descriptors=False, clean_structured_content=False, clean_graphics=False)
 
+    @property
+    def needs_text_cleaner(self) -> bool:
+        """Clean Descriptors / Structured Content / Graphics keep text, which a text cleaner must clean."""
+        return self.clean_descriptors or self.clean_structured_content or self.clean_graphics
+
     def to_record(self) -> dict[str, Any]:
         """A flat, JSON-friendly record of the choice (for output tables and manifests)."""
         record = asdict(self)

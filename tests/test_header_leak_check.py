@@ -197,3 +197,14 @@ def test_a_removed_time_or_date_written_elsewhere_still_leaks():
     ds.add_new(0x00204000, "LT", f"acquired {original.SeriesTime}")        # a real time, not the dummy
     ds.add_new(0x00081030, "LO", "born 09/30/2012")                         # Study Description
     assert header_leaks(ds, promise, PhiRecognizer()) == ["00081030", "00204000"]
+
+
+def test_typed_header_text_matches_letter_for_letter():
+    # An operator "Phillips" is not the vendor "Philips" of the kept Manufacturer: header text is typed,
+    # so a name part matches whole and exact (the realistic corpus held a Philips file for this).
+    source = _pydicom("CT_small.dcm")
+    source.Manufacturer, source.OperatorsName = "Philips Medical Systems", "Phillips^Sarah^J"
+    ds, promise = _deidentified(source)
+    assert header_leaks(ds, promise, PhiRecognizer()) == []
+    ds.Manufacturer = "Phillips Medical Systems"          # the operator's own family name: a leak
+    assert header_leaks(ds, promise, PhiRecognizer()) == ["00080070"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import numpy as np
@@ -264,10 +264,11 @@ def header_leaks(ds: Dataset, promise: HeaderPromise, recognizer: PhiRecognizer)
     (dictionary matches only: pattern matches would flag the pseudonyms and shifted dates the profile
     writes on purpose).
 
-    Header text is typed, not read: digits must match exactly (`PhiRecognizer.for_typed_text`). In an
-    element kept as read, site and device identity and a value of the element's own kind are not counted
-    (see SITE_CATEGORIES); a value the header step keeps is never searched for."""
-    typed = recognizer.for_typed_text()
+    Header text is typed, not read: a value matches as a whole rendering or a whole name part, letter for
+    letter (`typed_matcher`), never one edit away ("Phillips" the operator is not "Philips" the vendor).
+    In an element kept as read, site and device identity and a value of the element's own kind are not
+    counted (see SITE_CATEGORIES); a value the header step keeps is never searched for."""
+    typed = typed_matcher(recognizer)
     leaks = []
     for path, text in text_values(ds, skip_vrs=HEADER_LEAK_SKIPPED_VRS):
         # Numbers (window width 400, slice thickness 5.0) cannot carry a name, address or date, and
@@ -283,6 +284,14 @@ def header_leaks(ds: Dataset, promise: HeaderPromise, recognizer: PhiRecognizer)
         if found:
             leaks.append(path)
     return leaks
+
+
+def typed_matcher(recognizer: PhiRecognizer) -> PhiRecognizer:
+    """The recognizer for typed header text: no edit allowed (OCR's slips cannot happen in a value a
+    machine wrote), digits exact (`for_typed_text`); the renderings and normalised keys still make
+    "DOE^JOHN", "John Doe" and "Müller"/"Mueller" match."""
+    typed = recognizer.for_typed_text()
+    return PhiRecognizer(replace(typed.settings, edit_bounds=(), long_edits=0))
 
 
 def count_uid_survivors(ds: Dataset, uids: Iterable[str]) -> int:

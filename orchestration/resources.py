@@ -82,6 +82,10 @@ class PipelineSettings(ConfigurableResource):
     # Which frames the gate reads again: every frame (default: independent of the detector's blind
     # spots), frames where the detection pass saw text, or only the frames it redacted.
     gate_frames: str = "all"
+    # dciodvfy in the gate's structure check (an error kind the input did not have holds the file):
+    # "required" holds every file with `dciodvfy_not_installed` when dicom3tools is missing,
+    # "when_installed" then skips the comparison, "off" never runs it.
+    gate_dciodvfy: str = "required"
 
     def options(self):
         from transforms.deid import DeidOptions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from collections import Counter
 from pathlib import Path
@@ -11,7 +12,8 @@ from pydicom.datadict import dictionary_VR, tag_for_keyword
 
 from transforms.deid.options import DeidOptions, UnknownOptionError
 from transforms.deid.profile import (CLEANABLE_TEXT_VRS, DATE_COLUMNS, OPTION_COLUMNS, Op, action_table,
-                                     load_rows, profile_digest, resolve_compound)
+                                     load_rows, resolve_compound)
+from transforms.deid.profile_data import profile_digest
 
 DATA = Path(__file__).resolve().parents[1] / "transforms" / "deid" / "data"
 SHARED_JSON = Path(__file__).resolve().parents[2] / "shared" / "reference" / "dicom-standard" / \
@@ -149,6 +151,25 @@ def test_options_from_names_and_fingerprint():
         DeidOptions.from_names(["retain_everything"])
     with pytest.raises(UnknownOptionError):
         DeidOptions.from_names(["dates=full", "dates=shift"])
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+    return names
+
+
+def test_imports_flow_one_way_between_options_and_profile():
+    """profile builds on options; options (and the digest they record) never reach back into profile."""
+    deid = DATA.parent
+    assert "transforms.deid.options" in _imported_modules(deid / "profile.py")
+    for module in ("options.py", "profile_data.py"):
+        assert "transforms.deid.profile" not in _imported_modules(deid / module), module
 
 
 def test_keep_lists_only_hold_unlisted_text_elements():

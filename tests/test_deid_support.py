@@ -7,9 +7,6 @@ never values, so a failing assertion cannot print PHI.
 from __future__ import annotations
 
 import io
-import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Iterable
 
@@ -18,6 +15,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from tests.conftest import PYDICOM_FILES, pydicom_file
+from transforms.dciodvfy import dciodvfy_available, error_kinds  # noqa: F401 - re-exported to tests
 from transforms.keyring import Keyring
 
 CHARSET_FILES = PYDICOM_FILES.parent / "charset_files"
@@ -160,20 +158,64 @@ def _all_elements(ds: Dataset):
         yield elem
 
 
-def dciodvfy_available() -> bool:
-    return shutil.which("dciodvfy") is not None
-
-
 def dciodvfy_errors(path: Path) -> set[str]:
-    """dciodvfy's Error lines, with values (quoted text, numbers, UIDs) normalised away: two files that
-    differ only by de-identified values give the same set. Element and module names stay."""
-    result = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, errors="replace",
-                            timeout=60)
-    lines = (result.stdout + result.stderr).splitlines()
-    return {_normalise(line) for line in lines if line.startswith("Error")}
+    """dciodvfy's error kinds (values blanked: two files that differ only by de-identified values give
+    the same set); the one implementation the scorer and the gate use."""
+    return set(error_kinds(path, timeout_s=60))
 
 
-def _normalise(line: str) -> str:
-    line = re.sub(r"(?<!Element=)(?<!Module=)<[^>]*>", "<>", line)
-    line = re.sub(r'"[^"]*"', '""', line)
-    return re.sub(r"\b\d[\d.]*\b", "N", line).strip()
+# UIDs of a real-looking vendor header (see vendor_header): which the profile replaces, which it keeps.
+VENDOR_CLASS_UID = "1.3.12.2.1107.5.9.1"                  # Siemens CSA Non-Image Storage (a private class)
+SNOMED_SCHEME_UID = "2.16.840.1.113883.6.96"              # SNOMED CT's coding scheme UID (HL7 OID)
+REPLACED_UIDS = {   # keyword -> a value the profile replaces (U), as vendors write them
+    "ReferencedSOPInstanceUID": "1.3.12.2.1107.5.2.32.35162.2013071309205436958503917",
+    "ReferencedStudyInstance": "1.3.12.2.1107.5.2.32.35162.30000013071305412346800000007",
+    "ReferencedStepInstance": "1.3.12.2.1107.5.2.32.35162.30000013071305412346800000019",
+    "IrradiationEventUID": "1.3.12.2.1107.5.1.4.73613.30000013071307325493700000042",
+    "StorageMediaFileSetUID": "1.3.12.2.1107.5.2.32.35162.2013071312000000001",
+}
+
+
+def vendor_header(name: str = "MR_small.dcm") -> Dataset:
+    """A real pydicom test file with what real vendor headers carry besides its own UIDs: referenced SOP
+    classes and instances (one class under a vendor's root), a referenced study and performed procedure
+    step, an irradiation event and a file-set UID, coded entries with their coding scheme, context group
+    and mapping resource UIDs, a coding scheme identification, and a private block holding the vendor
+    class UID."""
+    ds = read(pydicom_file(name))
+    ds.ReferencedImageSequence = Sequence([
+        _reference("1.2.840.10008.5.1.4.1.1.4", REPLACED_UIDS["ReferencedSOPInstanceUID"]),
+        _reference(VENDOR_CLASS_UID, REPLACED_UIDS["ReferencedSOPInstanceUID"] + ".1")])
+    ds.ReferencedStudySequence = Sequence([_reference("1.2.840.10008.3.1.2.3.1",
+                                                      REPLACED_UIDS["ReferencedStudyInstance"])])
+    ds.ReferencedPerformedProcedureStepSequence = Sequence([_reference("1.2.840.10008.3.1.2.3.3",
+                                                                       REPLACED_UIDS["ReferencedStepInstance"])])
+    ds.IrradiationEventUID = REPLACED_UIDS["IrradiationEventUID"]
+    ds.StorageMediaFileSetUID = REPLACED_UIDS["StorageMediaFileSetUID"]
+    region = _code("T-A0100", "SRT", "Brain")
+    region.ContextIdentifier, region.ContextUID = "4031", "1.2.840.10008.6.1.308"
+    region.MappingResource, region.MappingResourceUID = "DCMR", "1.2.840.10008.8.1.1"
+    ds.AnatomicRegionSequence = Sequence([region])
+    procedure = _code("24590-2", "SCT", "MRI of brain")
+    procedure.CodingSchemeUID = SNOMED_SCHEME_UID
+    ds.ProcedureCodeSequence = Sequence([procedure])
+    scheme = Dataset()
+    scheme.CodingSchemeDesignator, scheme.CodingSchemeUID = "SCT", SNOMED_SCHEME_UID
+    scheme.CodingSchemeName = "SNOMED CT"
+    ds.CodingSchemeIdentificationSequence = Sequence([scheme])
+    block = ds.private_block(0x0029, "SIEMENS CSA HEADER", create=True)
+    block.add_new(0x08, "CS", "IMAGE NUM 4")
+    block.add_new(0x60, "UI", VENDOR_CLASS_UID)
+    return ds
+
+
+def _reference(sop_class: str, instance: str) -> Dataset:
+    item = Dataset()
+    item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = sop_class, instance
+    return item
+
+
+def _code(value: str, scheme: str, meaning: str) -> Dataset:
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
+    return item

@@ -11,6 +11,7 @@ import pytest
 from dagster import AssetSelection, materialize
 from delta.tables import DeltaTable
 from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
 from pyspark.sql import functions as F
 
 from orchestration.definitions import ASSETS, build_resources
@@ -49,11 +50,16 @@ def plant_unredacted_pixels(candidate: Dataset, original: Dataset) -> None:
     candidate.PixelData = original.PixelData
 
 
+def plant_empty_sequence(candidate: Dataset, original: Dataset) -> None:
+    candidate.ReferencedStudySequence = Sequence([])      # dciodvfy: 0 items where 1-n are required
+
+
 PLANTS = {   # corpus file -> (how the leak is planted, the check that must catch it)
     "000_CT_explicit_le": (plant_unredacted_pixels, "pixel_leak"),
     "001_CT_implicit_le": (plant_private_name, "header_leak"),
     "015_MR_explicit_le": (plant_original_uid, "original_uids"),
     "004_MR_deflated": (plant_missing_record, "deid_record"),
+    "005_MR_jpegls": (plant_empty_sequence, "structure"),
 }
 
 

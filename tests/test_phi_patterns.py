@@ -103,6 +103,14 @@ def test_value_after_a_phi_label_is_flagged_and_the_label_kept(form):
     assert ok, f"{form}: label flagged"
 
 
+def test_a_label_whose_colon_ocr_read_as_a_semicolon_is_a_label_not_a_value():
+    # The gate's re-check read a kept "accession number:" label as "accession number;" and flagged
+    # "number" as the value of the label "accession" (a realistic corpus file held for pixel_leak).
+    assert is_untouched("| accession number;", "accession number")
+    assert is_fully_flagged("Accession Number; A20231115", "A20231115")
+    assert is_fully_flagged("Patient Name; John Q Public", "John Q Public")
+
+
 def test_label_value_stops_at_technique_and_counters():
     text = "Name: Ann Lee Se: 2 Im: 14 kVp 120"
     name_flagged = is_fully_flagged(text, "Ann Lee")

@@ -1,10 +1,13 @@
 """Leakage measures of one candidate output file: what the gate in front of gold checks.
 
-Each measure is computed independently of the step that produced the file: the header is scanned for
-the identified header's values (every rendering the recognizer knows, OCR-tolerant), the original UIDs
-are searched everywhere, and every redacted frame is read again by an independent OCR pass (full frame,
-sparse-text page segmentation, stored-range preparation; the detection pass used line crops, the display
-window and a block segmentation) and judged by the PHI recognizer. Only counts and element paths come out.
+Each measure is computed independently of the step that produced the file, against what that step
+promises: the one table of the header step (`transforms.deid.plan`: what the profile and the options in
+force remove, replace or keep, element by element) says which identified values must be gone, and the
+header is scanned for them (every rendering the recognizer knows); the UIDs the profile replaces are
+searched everywhere; dciodvfy must find no error kind the input did not have; and every redacted frame
+is read again by an independent OCR pass (full frame, sparse-text page segmentation, stored-range
+preparation; the detection pass used line crops, the display window and a block segmentation) and
+judged by the PHI recognizer. Only counts, element paths and value-free error kinds come out.
 
 `LEAKAGE_RULES` is the one definition of "clean": the Great Expectations suites and the publish filter
 are both built from it.
@@ -12,17 +15,23 @@ are both built from it.
 
 from __future__ import annotations
 
-import os
+import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
 
 import numpy as np
 import pydicom
 import pytesseract
 from pydicom.dataset import Dataset
+from pydicom.uid import UID_dictionary
 
+from transforms.dciodvfy import added_error_kinds, dciodvfy_available, error_kinds
+from transforms.deid.dummy_values import DUMMY_BY_VR
 from transforms.deid.options import DeidOptions
-from transforms.deid.profile import Op, action_table
+from transforms.deid.plan import Decision, Fate, plan_elements
+from transforms.deid.profile import Op, action_table, load_rows
+from transforms.deid.run import effective_vr
 from transforms.phi import PhiDictionary, PhiRecognizer
 from transforms.phi.sources import category_of
 from transforms.pixels.detect import detect_text_regions
@@ -36,25 +45,58 @@ NUMERIC_VRS = frozenset({"DS", "IS", "US", "SS", "UL", "SL", "UV", "SV", "FL", "
 # SOP Class UID is public and must not match a dictionary entry), and code strings (Modality "SR",
 # PatientPosition "HFS") are defined terms of at most 16 characters that match short name parts by chance.
 HEADER_LEAK_SKIPPED_VRS = NUMERIC_VRS | frozenset({"UI", "CS"})
-STANDARD_UID_ROOT = "1.2.840.10008."           # DICOM's own UIDs (classes, syntaxes): not identifying
+STANDARD_UID_ROOT = "1.2.840.10008."           # DICOM's own UIDs (classes, syntaxes, context groups): not searched
 # A "UID" shorter than this ("0", "9.8.7.6", seen in real files) identifies nothing, and as a substring
 # it matches almost every output text: reportsi.dcm's "0" held the file for `original_uids`.
 MIN_SEARCHED_UID_CHARS = 8
 RECHECK_PSM = 11                               # sparse text: no layout assumption
 RECHECK_MIN_HEIGHT = 1024                      # frames are upscaled to at least this height for OCR
 RECHECK_MAX_UPSCALE = 3.0
-# What an element the profile (or an option) keeps unchanged may hold without leaking: a site's name
-# (Manufacturer "TOSHIBA_MEC" beside InstitutionName "TOSHIBA"; ManufacturerModelName "... name here"
-# beside InstitutionName "Here": the kept attribute's own text, which the standard judges safe), and a
-# value of the element's own kind (a SeriesDate kept by the Full Dates option that equals a removed
-# private date is the date the option keeps). A person's name, an ID or an address there still leaks.
+# What an element the profile (or an option) keeps unchanged may hold without leaking: the identity of a
+# site or a device (Manufacturer "TOSHIBA_MEC" beside InstitutionName "TOSHIBA"; ManufacturerModelName
+# "... name here" beside InstitutionName "Here"; a model "<Vendor> Ultrasound Imaging System" beside a
+# StationName that is the vendor's word: the kept attribute's own text, which the standard judges safe),
+# and a value of the element's own kind (a SeriesDate kept by the Full Dates option that equals a removed
+# private date is the date the option keeps; a kept time may spell a removed date's digits). Site and
+# device identity are the values of the rows Retain Institution / Device Identity govern in Table E.1-1
+# (`identity_tags`), plus the INSTITUTION category (issuers name the site too). A person's name, an ID or
+# an address there still leaks.
 SITE_CATEGORIES = frozenset({"INSTITUTION"})
+TEMPORAL_CATEGORIES = frozenset({"DATE", "TIME"})
+IDENTITY_OPTION_COLUMNS = ("rtnDevIdOpt", "rtnInstIdOpt")
+DCIODVFY_MODES = ("required", "when_installed", "off")
 
 
 @dataclass(frozen=True)
 class KeptValue:
     value: str
     category: str | None        # the element's own dictionary category (DATE for a DA), if any
+
+    @property
+    def own_categories(self) -> frozenset[str]:
+        """What this element may hold although another element's value of that kind was removed."""
+        if self.category in TEMPORAL_CATEGORIES:
+            return SITE_CATEGORIES | TEMPORAL_CATEGORIES
+        return SITE_CATEGORIES | ({self.category} if self.category else set())
+
+
+@dataclass(frozen=True)
+class HeaderPromise:
+    """What the header step promises for one file, read from its one table (`transforms.deid.plan`).
+
+    `phi`: the identified values the profile and options remove or replace (the header scan's dictionary
+    for every element that is not kept as read); `personal`: the same without site and device identity
+    (the dictionary for elements kept as read); `kept`: element path -> value of the public elements kept
+    as read; `uids`: the UIDs the profile replaces (searched everywhere, see `replaced_uids`); `dummies`:
+    element path -> the dummy the header step writes there (D), which is the promise kept, not a leak,
+    even where an identified value happens to equal it (a birth time "000000" and the dummy SeriesTime
+    "000000"; an input already anonymised to "REDACTED")."""
+
+    phi: PhiDictionary
+    personal: PhiDictionary
+    kept: Mapping[str, KeptValue]
+    uids: frozenset[str]
+    dummies: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,14 +118,16 @@ class LeakageRule:
 
 LEAKAGE_RULES: tuple[LeakageRule, ...] = (
     LeakageRule("header_leak", "header_leak_hits", 0, 0,
-                description="no value of the identified header, in any rendering, in the output header"),
+                description="no value the profile removes or replaces, in any rendering, in the output header"),
     LeakageRule("pixel_leak", "pixel_leak_hits", 0, 0,
                 description="an independent OCR pass finds no PHI in any redacted frame"),
-    LeakageRule("original_uids", "uid_survivors", 0, 0, description="no original UID survives anywhere"),
+    LeakageRule("original_uids", "uid_survivors", 0, 0,
+                description="no UID the profile replaces survives anywhere"),
     LeakageRule("deid_record", "record_present", value=True,
                 description="PatientIdentityRemoved=YES, method text and CID 7050 codes present"),
     LeakageRule("structure", "structure_ok", value=True,
-                description="readable; rows, columns, frames, SOP class and planned syntax kept"),
+                description="readable; rows, columns, frames, SOP class and planned syntax kept; "
+                            "no dciodvfy error the input did not have"),
 )
 
 
@@ -110,6 +154,7 @@ class Expected:
     frames: int
     sop_class_uid: str | None
     output_syntax: str | None
+    input_path: str | None = None      # the identified input: dciodvfy's errors there are not the output's
 
 
 def retained_tags(options: DeidOptions) -> frozenset[int]:
@@ -122,77 +167,135 @@ def retained_tags(options: DeidOptions) -> frozenset[int]:
 
 
 def identified_dictionary(rows: Iterable, options: DeidOptions) -> PhiDictionary:
-    """The file's PHI dictionary from its bronze rows, minus what the run's options retain."""
+    """The file's PHI dictionary from its bronze rows, minus what the run's options retain (the pixel
+    re-check's dictionary: text burned into pixels is judged against every identified value)."""
     keep = retained_tags(options)
     own = [r for r in rows if int(_field(r, "tag"), 16) not in keep] if keep else list(rows)
     return PhiDictionary.from_header_elements(own)
 
 
-def original_uids(rows: Iterable) -> set[str]:
-    return {value for r in rows if _field(r, "vr") == "UI"
-            for value in (_field(r, "value") or "").split("\\")
-            if len(value) >= MIN_SEARCHED_UID_CHARS and not value.startswith(STANDARD_UID_ROOT)}
+@cache
+def identity_tags() -> frozenset[int]:
+    """Site and device identity: the tags of the Table E.1-1 rows that Retain Institution Identity or
+    Retain Device Identity govern (Institution Name, Station Name, Device Serial Number, ...)."""
+    return frozenset(row.tag for row in load_rows()
+                     if row.tag is not None and any(column in row.columns for column in IDENTITY_OPTION_COLUMNS))
 
 
-def profile_kept_values(rows: Iterable, options: DeidOptions) -> dict[str, KeptValue]:
-    """Element path -> identified value of the standard elements the profile keeps as they are (not in
-    Table E.1-1, or kept by it or by an option)."""
-    rules = action_table(options).rules
+def header_promise(rows: Iterable, options: DeidOptions) -> HeaderPromise:
+    """The header step's promise for one file, from its bronze rows and the run's options."""
+    rows = list(rows)
+    plan = plan_elements(rows, options)
+    promised = [r for r in rows if plan[_field(r, "element_path")].fate is not Fate.KEEP]
+    identity = identity_tags()
+    personal = [r for r in promised if int(_field(r, "tag"), 16) not in identity]
+    return HeaderPromise(phi=PhiDictionary.from_header_elements(promised),
+                         personal=PhiDictionary.from_header_elements(personal),
+                         kept=kept_values(rows, plan), uids=replaced_uids(rows, plan), dummies=dummies(rows, plan))
+
+
+def dummies(rows: Iterable, plan: Mapping[str, Decision]) -> dict[str, str]:
+    """Element path -> the text of the dummy value the header step writes there (action D)."""
+    written = {}
+    for r in rows:
+        path = _field(r, "element_path")
+        if plan[path].op is Op.DUMMY:
+            value = DUMMY_BY_VR.get(effective_vr(_field(r, "vr"), int(_field(r, "tag"), 16)))
+            if isinstance(value, str):
+                written[path] = value
+    return written
+
+
+def replaced_uids(rows: Iterable, plan: Mapping[str, Decision]) -> frozenset[str]:
+    """The UIDs the profile replaces: the values of every UI element the header step gives a new UID
+    (Table E.1-1's U and the D of a UI, under the options in force, at any depth, also inside a sequence
+    the profile removes; unlisted instance-like UIDs; local coding schemes' UIDs) and the Media Storage
+    SOP Instance UID.
+
+    Not searched, because the header step keeps them and they identify no one: SOP Class UIDs (standard
+    or under a vendor's root, e.g. Siemens' 1.3.12.2.1107.5.9.1 as a ReferencedSOPClassUID), Transfer
+    Syntax, Implementation Class, coding scheme and context group UIDs, any UID registered in PS3.6 and
+    any value that also stands in an element the header step keeps as read (it is then a definition UID
+    of this file, not an instance's). A "UID" shorter than MIN_SEARCHED_UID_CHARS identifies nothing."""
+    rows = list(rows)
+    kept = {uid for r in rows if _field(r, "vr") == "UI" and plan[_field(r, "element_path")].fate is Fate.KEEP
+            for uid in _uid_values(r)}
+    return frozenset(uid for r in rows if _field(r, "vr") == "UI" and plan[_field(r, "element_path")].own_op is Op.UID
+                     for uid in _uid_values(r)
+                     if len(uid) >= MIN_SEARCHED_UID_CHARS and uid not in UID_dictionary
+                     and not uid.startswith(STANDARD_UID_ROOT) and uid not in kept)
+
+
+def _uid_values(row) -> list[str]:
+    return [value.strip(" \x00") for value in (_field(row, "value") or "").split("\\")]
+
+
+def kept_values(rows: Iterable, plan: Mapping[str, Decision]) -> dict[str, KeptValue]:
+    """Element path -> identified value of the public elements the header step keeps as read."""
     kept = {}
     for r in rows:
-        tag, value = int(_field(r, "tag"), 16), _field(r, "value")
-        if value and not (tag >> 16) & 1 and (tag not in rules or rules[tag].op is Op.KEEP):
-            kept[_field(r, "element_path")] = KeptValue(value, category_of(_field(r, "keyword"), _field(r, "vr"),
-                                                                           False))
+        tag, value, path = int(_field(r, "tag"), 16), _field(r, "value"), _field(r, "element_path")
+        if value and not (tag >> 16) & 1 and plan[path].fate is Fate.KEEP:
+            kept[path] = KeptValue(value, category_of(_field(r, "keyword"), _field(r, "vr"), False))
     return kept
 
 
-def measure_candidate(path: str, dictionary: PhiDictionary, uids: set[str], expected: Expected,
-                      redacted_frames: Sequence[int], recognizer: PhiRecognizer,
-                      check_uids: bool = True, kept_values: Mapping[str, KeptValue] | None = None) -> LeakageMeasures:
+def measure_candidate(path: str, promise: HeaderPromise, expected: Expected, recognizer: PhiRecognizer,
+                      dciodvfy: str = "required") -> LeakageMeasures:
+    """Every measure of one output file but the pixel re-check (`recheck_frames`, run per frame)."""
     measures = LeakageMeasures()
     try:
         ds = pydicom.dcmread(path, defer_size=64 * 1024)
     except Exception:  # noqa: BLE001 - an unreadable output fails the structure check
         measures.structure_problems.append("unreadable_output")
         return measures
-    measures.header_leak_paths = header_leaks(ds, dictionary, recognizer, kept_values)
+    measures.header_leak_paths = header_leaks(ds, promise, recognizer)
     measures.header_leak_hits = len(measures.header_leak_paths)
-    measures.uid_survivors = count_uid_survivors(ds, uids) if check_uids else 0
+    measures.uid_survivors = count_uid_survivors(ds, promise.uids)
     measures.record_present = record_present(ds)
-    measures.structure_problems = structure_problems(ds, expected)
+    measures.structure_problems = structure_problems(ds, expected) + added_validity_errors(
+        expected.input_path, path, dciodvfy)
     measures.structure_ok = not measures.structure_problems
-    if redacted_frames and expected.frames:
-        measures.pixel_leak_frames = recheck_frames(path, redacted_frames, dictionary, recognizer)
-        measures.pixel_leak_hits = len(measures.pixel_leak_frames)
-        measures.frames_rechecked = len(redacted_frames)
     return measures
 
 
-def header_leaks(ds: Dataset, dictionary: PhiDictionary, recognizer: PhiRecognizer,
-                 kept_values: Mapping[str, KeptValue] | None = None) -> list[str]:
-    """Paths of elements whose text holds a value of the identified header (dictionary matches only:
-    pattern matches would flag the pseudonyms and shifted dates the profile writes on purpose).
+def header_leaks(ds: Dataset, promise: HeaderPromise, recognizer: PhiRecognizer) -> list[str]:
+    """Paths of elements whose text holds a value the header step promised to remove or replace
+    (dictionary matches only: pattern matches would flag the pseudonyms and shifted dates the profile
+    writes on purpose).
 
-    Header text is typed, not read: digits must match exactly (`PhiRecognizer.for_typed_text`).
-    `kept_values` (see `profile_kept_values`): in an element kept unchanged, a site's name and a value
-    of the element's own kind are not counted (see SITE_CATEGORIES)."""
-    typed = recognizer.for_typed_text()
-    kept_values = kept_values or {}
+    Header text is typed, not read: a value matches as a whole rendering or a whole name part, letter for
+    letter (`typed_matcher`), never one edit away ("Phillips" the operator is not "Philips" the vendor).
+    In an element kept as read, site and device identity and a value of the element's own kind are not
+    counted (see SITE_CATEGORIES); a value the header step keeps is never searched for."""
+    typed = typed_matcher(recognizer)
     leaks = []
     for path, text in text_values(ds, skip_vrs=HEADER_LEAK_SKIPPED_VRS):
         # Numbers (window width 400, slice thickness 5.0) cannot carry a name, address or date, and
         # fuzzy-match short ages and IDs by accident; UIDs are searched exactly by count_uid_survivors.
+        if promise.dummies.get(path) == text:
+            continue
+        kept = promise.kept.get(path)
+        as_read = kept is not None and kept.value == text
+        dictionary = promise.personal if as_read else promise.phi
         found = {c.category for c in typed.find_phi_in_text(text, dictionary) if c.source == "dictionary"}
-        kept = kept_values.get(path)
-        if kept is not None and kept.value == text:
-            found -= SITE_CATEGORIES | {kept.category}
+        if as_read:
+            found -= kept.own_categories
         if found:
             leaks.append(path)
     return leaks
 
 
-def count_uid_survivors(ds: Dataset, uids: set[str]) -> int:
+def typed_matcher(recognizer: PhiRecognizer) -> PhiRecognizer:
+    """The recognizer for typed header text: no edit allowed (OCR's slips cannot happen in a value a
+    machine wrote), digits exact (`for_typed_text`); the renderings and normalised keys still make
+    "DOE^JOHN", "John Doe" and "Müller"/"Mueller" match."""
+    typed = recognizer.for_typed_text()
+    return PhiRecognizer(replace(typed.settings, edit_bounds=(), long_edits=0))
+
+
+def count_uid_survivors(ds: Dataset, uids: Iterable[str]) -> int:
+    """Elements (file meta, nested, private, any VR) holding one of `uids`, counted per UID found."""
     if not uids:
         return 0
     return sum(1 for _, text in text_values(ds) for uid in uids if uid in text)
@@ -215,6 +318,24 @@ def structure_problems(ds: Dataset, expected: Expected) -> list[str]:
     if expected.output_syntax and syntax != expected.output_syntax:
         problems.append("transfer_syntax_not_as_planned")
     return problems
+
+
+def added_validity_errors(input_path: str | None, output_path: str, mode: str = "required") -> list[str]:
+    """dciodvfy's error kinds in the output that its input did not have, as `dciodvfy:<kind>` (kinds hold
+    no value, see transforms.dciodvfy). `mode`: "required" holds every file with `dciodvfy_not_installed`
+    when the tool is missing (nothing unverified is published), "when_installed" skips the comparison
+    then, "off" never runs it. A run that fails (`dciodvfy_failed:<error>`) holds the file too."""
+    if mode not in DCIODVFY_MODES:
+        raise ValueError(f"dciodvfy mode must be one of {DCIODVFY_MODES}")
+    if mode == "off" or input_path is None:
+        return []
+    if not dciodvfy_available():
+        return ["dciodvfy_not_installed"] if mode == "required" else []
+    try:
+        added = added_error_kinds(error_kinds(input_path), error_kinds(output_path))
+    except (OSError, subprocess.SubprocessError) as exc:
+        return [f"dciodvfy_failed:{type(exc).__name__}"]
+    return [f"dciodvfy:{kind}" for kind in sorted(added)]
 
 
 # The crops of the second look: grey (not binarised), taller text, raw-line segmentation; the detection

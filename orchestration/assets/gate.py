@@ -51,7 +51,7 @@ def silver_leakage_report(context: AssetExecutionContext, spark: SparkResource, 
 
     candidates = _candidates(session, wh, batch_id, run_key, pipeline.gate_frames).localCheckpoint(eager=True)
     option_names = tuple(pipeline.options().names)
-    measured = measure_headers(candidates, option_names, context.run_id)
+    measured = measure_headers(candidates, option_names, context.run_id, dciodvfy=pipeline.gate_dciodvfy)
     rechecked = recheck_candidate_frames(candidates.where(F.size("recheck_frames") > 0), option_names,
                                         pipeline.frames_per_task)
     results = combine(measured, rechecked).localCheckpoint(eager=True)
@@ -95,9 +95,9 @@ def _candidates(session, wh, batch_id: str, run_key: str, gate_frames: str):
     """Candidate files of the batch not yet published for this run key, with what the gate needs."""
     published = read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key).select("sha256")
     files = (read_table(session, wh, tables.DEID_FILES).where(F.col("run_key") == run_key)
-             .join(batch_files(session, wh, batch_id).select("sha256"), "sha256")
+             .join(batch_files(session, wh, batch_id).select("sha256", "raw_path"), "sha256")
              .join(published, "sha256", "left_anti")
-             .select("sha256", "run_key", "candidate_path", "output_sha256", "frames",
+             .select("sha256", "run_key", "candidate_path", "raw_path", "output_sha256", "frames",
                      F.col("output_syntax"), F.lit(batch_id).alias("batch_id")))
     shape = read_table(session, wh, tables.DICOM_COMPLEXITY).select("sha256", "rows", "columns", "sop_class_uid")
     elements = (read_table(session, wh, tables.DICOM_ELEMENTS).join(files.select("sha256"), "sha256")

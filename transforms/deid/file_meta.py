@@ -19,7 +19,7 @@ from transforms.deid.values import ascii_value, mapped_uid
 IMPLEMENTATION_CLASS_UID = "2.25.160894331566127329127424066416371745711"   # uuid5(URL, "deidlake")
 IMPLEMENTATION_VERSION_NAME = "DEIDLAKE_0_1"
 META_KEPT = frozenset({0x00020000, 0x00020001, 0x00020002, 0x00020010})
-MEDIA_INSTANCE_UID = 0x00020003
+MEDIA_SOP_CLASS_UID, MEDIA_INSTANCE_UID = 0x00020002, 0x00020003
 OURS = frozenset({0x00020012, 0x00020013})               # replaced by our implementation's identity
 TRANSFER_SYNTAX_UID = 0x00020010
 SOP_CLASS_UID, SOP_INSTANCE_UID = 0x00080016, 0x00080018
@@ -74,7 +74,7 @@ def _complete(ds: Dataset, meta: FileMetaDataset) -> None:
         syntax = (ImplicitVRLittleEndian if implicit else
                   ExplicitVRLittleEndian if little is not False else ExplicitVRBigEndian)
         _set(meta, TRANSFER_SYNTAX_UID, "UI", syntax)
-    for meta_tag, ds_tag in ((0x00020002, SOP_CLASS_UID), (MEDIA_INSTANCE_UID, SOP_INSTANCE_UID)):
+    for meta_tag, ds_tag in ((MEDIA_SOP_CLASS_UID, SOP_CLASS_UID), (MEDIA_INSTANCE_UID, SOP_INSTANCE_UID)):
         value = ascii_of(ds, ds_tag)
         if meta_tag not in meta._dict and value:
             _set(meta, meta_tag, "UI", value)

@@ -26,7 +26,7 @@ from pydicom.dataset import Dataset
 
 from transforms.deid.dates import Shift, UnshiftableDate
 from transforms.deid.errors import DeidError
-from transforms.deid.file_meta import ascii_of, rewrite_file_meta
+from transforms.deid.file_meta import MEDIA_SOP_CLASS_UID, SOP_CLASS_UID, ascii_of, rewrite_file_meta
 from transforms.deid.options import DeidOptions
 from transforms.deid.profile import action_table
 from transforms.deid.pseudonyms import clean_identifier, date_shift_days, patient_pseudonym, time_shift_seconds
@@ -88,7 +88,8 @@ def deidentify_dataset(ds: Dataset, options: DeidOptions, keyring: Keyring | Non
                   patient_pseudonym=patient_pseudonym(keyring, patient_key),
                   shift=Shift(date_shift_days(keyring, patient_key), time_shift_seconds(keyring, patient_key)),
                   audit_all=audit_all,
-                  encoding=_encoding_of(ds))
+                  encoding=_encoding_of(ds),
+                  sop_class=sop_class_of(ds))
         walk_dataset(run, ds, "", PLAIN)
         rewrite_file_meta(run, ds)
         codes = apply_record(ds, table.options, run.encoding)
@@ -168,6 +169,12 @@ def patient_key_of(ds: Dataset) -> tuple[str, str]:
     if value:
         return f"MediaStorageSOPInstanceUID:{value}", "MediaStorageSOPInstanceUID"
     raise DeidError("no_patient_key")
+
+
+def sop_class_of(ds: Dataset) -> str | None:
+    """The SOP Class UID of the dataset, else of its file meta (read without decoding the element)."""
+    meta = getattr(ds, "file_meta", None)
+    return ascii_of(ds, SOP_CLASS_UID) or (ascii_of(meta, MEDIA_SOP_CLASS_UID) if meta is not None else None)
 
 
 def _text_or_none(ds: Dataset, keyword: str) -> str | None:

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from functools import cached_property
 from typing import Any, Literal
 
+from transforms.deid.profile_data import profile_digest
+
 DatesMode = Literal["remove", "full", "shift"]
 DATES_MODES: tuple[str, ...] = ("remove", "full", "shift")
 RULES_VERSION = "1"   # bump when header.py changes what a given option set does to a file
@@ -96,6 +98,11 @@ class DeidOptions:
             return self
         return replace(self, clean_descriptors=False, clean_structured_content=False, clean_graphics=False)
 
+    @property
+    def needs_text_cleaner(self) -> bool:
+        """Clean Descriptors / Structured Content / Graphics keep text, which a text cleaner must clean."""
+        return self.clean_descriptors or self.clean_structured_content or self.clean_graphics
+
     def to_record(self) -> dict[str, Any]:
         """A flat, JSON-friendly record of the choice (for output tables and manifests)."""
         record = asdict(self)
@@ -113,9 +120,7 @@ class DeidOptions:
     @cached_property
     def fingerprint(self) -> str:
         """Stable identifier of what this option set does: equal options, equal fingerprint."""
-        from transforms.deid.profile import profile_digest  # the table is part of "what it does"
-
-        record = self.to_record() | {"profile_sha256": profile_digest()}
+        record = self.to_record() | {"profile_sha256": profile_digest()}   # the table is part of "what it does"
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(canonical.encode()).hexdigest()[:12]
         return f"deid-v{RULES_VERSION}-{digest}"

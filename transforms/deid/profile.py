@@ -15,20 +15,17 @@ Resolution (documented in docs/deid-profile.md):
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache, lru_cache
-from importlib import resources
 from types import MappingProxyType
 from typing import Mapping
 
 from pydicom.datadict import dictionary_VR
 
 from transforms.deid.options import DeidOptions
-
-PROFILE_FILE = "confidentiality_profile_attributes.json"
+from transforms.deid.profile_data import profile_text
 BASIC = "basicProfile"
 
 # Option column of the JSON -> predicate on the options saying whether that column is in force.
@@ -112,20 +109,10 @@ PSEUDONYM_TAGS: Mapping[int, Op] = MappingProxyType({
 })
 
 
-def _profile_text() -> str:
-    return resources.files("transforms.deid").joinpath("data", PROFILE_FILE).read_text(encoding="utf-8")
-
-
-@cache
-def profile_digest() -> str:
-    """SHA-256 of the table file: recorded with outputs so a table update is visible."""
-    return hashlib.sha256(_profile_text().encode("utf-8")).hexdigest()
-
-
 @cache
 def load_rows() -> tuple[ProfileRow, ...]:
     """Every row of Table E.1-1, tags parsed, patterns recognised."""
-    return tuple(_parse_row(raw) for raw in json.loads(_profile_text()))
+    return tuple(_parse_row(raw) for raw in json.loads(profile_text()))
 
 
 def _parse_row(raw: dict) -> ProfileRow:

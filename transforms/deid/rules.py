@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from transforms.deid import keep_lists as keep
 from transforms.deid.profile import CURVE_GROUPS, OVERLAY_GROUPS, Op, Rule
-from transforms.deid.run import CLEAN_CONTEXT, DUMMY_CONTEXT, PLAIN, RETAIN_CONTEXT, Run
+from transforms.deid.run import CLEAN_CONTEXT, DUMMY_CONTEXT, PLAIN, RETAIN_CONTEXT, Run, keyword_of
+from transforms.deid.sequence_types import parent_keywords, required_where_it_stands
 
 TRAILING_PADDING = 0xFFFCFFFC
 KEEP = Rule(Op.KEEP, "K", "keep_list")
@@ -18,6 +19,7 @@ UNLISTED_AGE = Rule(Op.REMOVE, "X:unlisted_age", "unlisted")
 UNLISTED_UID = Rule(Op.UID, "U:unlisted_uid", "unlisted")
 UNLISTED_SEQUENCE = Rule(Op.RECURSE, "K", "unlisted")
 CLEANABLE = frozenset({"LO", "SH", "ST", "LT", "UT", "UC"})
+OPTIONAL_SEQUENCE = "X:optional_sequence"
 
 
 def rule_for(run: Run, tag: int, vr: str, context: str, scheme: str) -> Rule:
@@ -31,6 +33,18 @@ def rule_for(run: Run, tag: int, vr: str, context: str, scheme: str) -> Rule:
     if rule is None:
         rule = run.table.memo[key] = _decide(run, tag, vr, context, scheme)
     return rule
+
+
+def positioned(rule: Rule, tag: int, vr: str, prefix: str, sop_class: str | None) -> Rule:
+    """The rule where the element stands: a Z on a sequence that the file's IOD does not require there
+    (Type 3, or not in the IOD) removes it instead, since an empty sequence is invalid where the module
+    asks for one or more items (see sequence_types). Every other rule is returned as it is."""
+    if rule.op is not Op.EMPTY or vr != "SQ":
+        return rule
+    keyword = keyword_of(tag)
+    if keyword and required_where_it_stands(sop_class, parent_keywords(prefix), keyword):
+        return rule
+    return Rule(Op.REMOVE, OPTIONAL_SEQUENCE, rule.decided_by)
 
 
 def _decide(run: Run, tag: int, vr: str, context: str, scheme: str) -> Rule:

@@ -37,6 +37,7 @@ class Run:
     shift: Shift
     audit_all: bool
     encoding: tuple[bool, bool] = (False, True)       # (implicit VR, little endian) of the dataset
+    sop_class: str | None = None                      # the file's SOP Class UID: its IOD decides some rules
     audit: list[dict[str, Any]] = field(default_factory=list)
     uid_map: dict[str, str] = field(default_factory=dict)
     changes: int = 0                                  # edits so far: an unchanged sequence stays as read

@@ -25,7 +25,7 @@ from transforms.deid.errors import DeidError
 from transforms.deid.profile import Op, Rule
 from transforms.deid.pseudonyms import audit_hash
 from transforms.deid.raw_items import IMPLICIT_LE, Codec, Element, MalformedItem, codec_for
-from transforms.deid.rules import rule_for, safe_private_tags
+from transforms.deid.rules import positioned, rule_for, safe_private_tags
 from transforms.deid.run import CLEAN_CONTEXT, DUMMY_CONTEXT, RETAIN_CONTEXT, Run, effective_vr, path_of
 from transforms.deid.values import ASCII_VALUED, FILLS_EMPTY, UNCHANGED, VALUE_FREE, ascii_value, new_value
 
@@ -48,7 +48,7 @@ def walk_dataset(run: Run, ds: Dataset, prefix: str, context: str) -> None:
                 _remove(run, ds, tag_int, raw, prefix, run.table.private.action)
             continue
         vr = effective_vr(raw.VR, tag_int)
-        rule = rule_for(run, tag_int, vr, context, scheme)
+        rule = positioned(rule_for(run, tag_int, vr, context, scheme), tag_int, vr, prefix, run.sop_class)
         paired = _paired_time(items, tag_int) if rule.op is Op.SHIFT and vr == "DA" else None
         _apply(run, ds, tag_int, raw, vr, prefix, context, rule, scheme, paired)
 
@@ -201,7 +201,7 @@ def _walk_item_bytes(run: Run, payload: bytes, codec: Codec, prefix: str, contex
                 changed = True
             continue
         vr = effective_vr(element.vr, element.tag)
-        rule = rule_for(run, element.tag, vr, context, scheme)
+        rule = positioned(rule_for(run, element.tag, vr, context, scheme), element.tag, vr, prefix, run.sop_class)
         paired = _paired_time_bytes(elements, element.tag) if rule.op is Op.SHIFT and vr == "DA" else None
         new = _apply_bytes(run, element, vr, rule, codec, prefix, context, encodings, scheme, paired)
         if new is None:

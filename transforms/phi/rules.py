@@ -78,8 +78,10 @@ def _tight(text: str, tokens: Sequence[Token], first: int, last: int) -> bool:
 
 
 def _glued(text: str, position: int) -> bool:
-    """A label word glued to what follows by a hyphen or slash is part of a value ("MRN-7028-3")."""
-    return position < len(text) and not (text[position].isspace() or text[position] in LABEL_MARKS + ".")
+    """A label word glued to what follows by a hyphen or slash is part of a value ("MRN-7028-3"). A value
+    separator does not glue: OCR reads a label's ':' as ';' ("Accession Number;" is still that label)."""
+    return position < len(text) and not (text[position].isspace()
+                                         or text[position] in LABEL_MARKS + VALUE_SEPARATORS + ".")
 
 
 def _mark_end(text: str, position: int) -> int | None:

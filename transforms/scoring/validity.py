@@ -1,33 +1,15 @@
 """Validity: `dciodvfy` (Debian's dicom3tools) on the input and the output; the output may not add
-errors. Errors are compared as kinds: dciodvfy quotes element values in some messages (names in a
-"value invalid for VR" error), so every <...> except attribute and module names is blanked before
-anything is kept or compared, and so is every number or UID outside them.
-
-dciodvfy cannot read the Deflated Explicit VR Little Endian syntax; such a file is inflated by
-pydicom to Explicit VR Little Endian in a temporary file first (same dataset, same elements), for
-the input and the output alike.
+errors. Running the tool and comparing error kinds is `transforms.dciodvfy` (shared with the leakage
+gate's structure check); this module turns the comparison into the scorer's figure.
 """
 
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
-import tempfile
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pydicom
-import pydicom.uid as uid
-
-DCIODVFY = "dciodvfy"
-TIMEOUT_S = 300
-VALUE_IN_ANGLES = re.compile(r"(?<!Element=)(?<!Module=)(?<!attribute )<[^<>]*>")
-# Numbers and UIDs outside the angles: lengths, counts, and the UIDs some messages quote ("not listed in
-# CurrentRequestedProcedureEvidenceSequence but have IMAGE ReferencedSOPInstanceUID 1.2.3..."), which the
-# de-identification replaces: the same error with a new UID is not an added error.
-NUMBERS = re.compile(r"\b\d+(?:\.\d+)*\b")
+from transforms.dciodvfy import added_error_kinds, dciodvfy_available, error_kinds
 
 
 @dataclass
@@ -49,37 +31,6 @@ class ValidityResult:
                 "added_kinds": self.added_kinds}
 
 
-def dciodvfy_available() -> bool:
-    return shutil.which(DCIODVFY) is not None
-
-
-def error_kinds(path: Path) -> Counter[str]:
-    """dciodvfy's errors for a file, values blanked."""
-    with tempfile.TemporaryDirectory(prefix="deidlake-dciodvfy-") as tmp:
-        target = _inflated(path, Path(tmp))
-        done = subprocess.run([DCIODVFY, str(target)], capture_output=True, timeout=TIMEOUT_S)
-    lines = (done.stdout + done.stderr).decode("latin-1").splitlines()
-    return Counter(_kind(line) for line in lines if line.startswith("Error"))
-
-
-def _kind(line: str) -> str:
-    return NUMBERS.sub("#", VALUE_IN_ANGLES.sub("<>", line))
-
-
-def _inflated(path: Path, tmp: Path) -> Path:
-    try:
-        meta = pydicom.dcmread(path, stop_before_pixels=True).file_meta
-    except Exception:  # noqa: BLE001 - let dciodvfy report on whatever the file is
-        return path
-    if str(meta.get("TransferSyntaxUID", "")) != uid.DeflatedExplicitVRLittleEndian:
-        return path
-    ds = pydicom.dcmread(path)
-    ds.file_meta.TransferSyntaxUID = uid.ExplicitVRLittleEndian
-    target = tmp / "inflated.dcm"
-    ds.save_as(target, enforce_file_format=True)
-    return target
-
-
 def check_validity(input_path: Path, output_path: Path) -> ValidityResult:
     if not dciodvfy_available():
         return ValidityResult(ran=False, reason="dciodvfy_not_installed")
@@ -87,6 +38,6 @@ def check_validity(input_path: Path, output_path: Path) -> ValidityResult:
         before, after = error_kinds(input_path), error_kinds(output_path)
     except (OSError, subprocess.SubprocessError) as exc:
         return ValidityResult(ran=False, reason=f"dciodvfy_failed:{type(exc).__name__}")
-    added = after - before
+    added = added_error_kinds(before, after)
     return ValidityResult(ran=True, input_errors=sum(before.values()), output_errors=sum(after.values()),
                           added_errors=sum(added.values()), added_kinds=sorted(added))

@@ -27,7 +27,7 @@ RESULT_COLUMNS = HEADER_DEID_TASK_RESULT.fieldNames()
 
 def uses_text_cleaner(options: DeidOptions) -> bool:
     """Clean Descriptors / Structured Content / Graphics keep text, cleaned by the PHI recognizer."""
-    return options.clean_descriptors or options.clean_structured_content or options.clean_graphics
+    return options.needs_text_cleaner
 
 
 def deidentify_headers(files: DataFrame, options: DeidOptions, files_per_task: int = 32) -> DataFrame:

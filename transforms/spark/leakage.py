@@ -15,10 +15,9 @@ from transforms.keyring import Keyring
 from transforms.leakage import (
     Expected,
     LeakageMeasures,
+    header_promise,
     identified_dictionary,
     measure_candidate,
-    original_uids,
-    profile_kept_values,
     recheck_frames,
 )
 from transforms.phi import PhiRecognizer
@@ -62,9 +61,10 @@ def recheck_candidate_frames(candidates: DataFrame, option_names: tuple[str, ...
 
 
 def measure_headers(candidates: DataFrame, option_names: tuple[str, ...], run_id: str,
-                    files_per_task: int = 16) -> DataFrame:
-    """`candidates`: sha256, batch_id, run_key, candidate_path, output_sha256, elements, rows, columns,
-    frames, sop_class_uid, output_syntax. One leakage row per file (pixel figures filled in later)."""
+                    files_per_task: int = 16, dciodvfy: str = "required") -> DataFrame:
+    """`candidates`: sha256, batch_id, run_key, candidate_path, raw_path, output_sha256, elements, rows,
+    columns, frames, sop_class_uid, output_syntax. One leakage row per file (pixel figures filled in
+    later). `dciodvfy`: see `transforms.leakage.added_validity_errors`."""
     spread = candidates.drop("recheck_frames").repartition(
         task_partitions(candidates.sparkSession, candidates.count(), files_per_task))
 
@@ -72,23 +72,21 @@ def measure_headers(candidates: DataFrame, option_names: tuple[str, ...], run_id
         recognizer = PhiRecognizer(keyring=Keyring.from_env())
         options = DeidOptions.from_names(list(option_names))
         for batch in batches:
-            yield pd.DataFrame([_measure_one(r, options, recognizer, run_id) for r in batch.to_dict("records")],
-                               columns=RESULT_COLUMNS)
+            yield pd.DataFrame([_measure_one(r, options, recognizer, run_id, dciodvfy)
+                                for r in batch.to_dict("records")], columns=RESULT_COLUMNS)
 
     return spread.mapInPandas(measure_partition, LEAKAGE_TASK_RESULT).localCheckpoint(eager=True)
 
 
-def _measure_one(row: dict, options: DeidOptions, recognizer: PhiRecognizer, run_id: str) -> dict:
+def _measure_one(row: dict, options: DeidOptions, recognizer: PhiRecognizer, run_id: str, dciodvfy: str) -> dict:
     out = dict.fromkeys(RESULT_COLUMNS) | {k: row[k] for k in ("sha256", "batch_id", "run_key", "output_sha256")}
     out |= {"measured_at": datetime.now(timezone.utc), "run_id": run_id}
     try:
         elements = list(row["elements"]) if row["elements"] is not None else []
         expected = Expected(_int(row["rows"]), _int(row["columns"]), int(row["frames"] or 0),
-                            row["sop_class_uid"], row["output_syntax"])
-        measures = measure_candidate(row["candidate_path"], identified_dictionary(elements, options),
-                                     original_uids(elements), expected, (), recognizer,
-                                     check_uids=not options.retain_uids,
-                                     kept_values=profile_kept_values(elements, options))
+                            row["sop_class_uid"], row["output_syntax"], row.get("raw_path"))
+        measures = measure_candidate(row["candidate_path"], header_promise(elements, options), expected, recognizer,
+                                     dciodvfy)
     except Exception as exc:  # noqa: BLE001 - unmeasurable means not publishable
         return out | {"error": f"measure_failed:{type(exc).__name__}"}
     return out | _measure_columns(measures)

@@ -22,9 +22,12 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 from pathlib import Path
 
+from transforms.modes import GateFrames, LossyJpegPolicy, RedactMode, choices
 from warehouse.layout import WAREHOUSE_ENV, Warehouse
+from warehouse.settings import Mode, SettingsError, env_name, settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LEAKAGE = 0, 1, 2, 3
 IDENTIFIED_REFERENCE = re.compile(r"\bbronze\s*\.", re.IGNORECASE)
@@ -39,11 +42,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
-    warehouse = Warehouse.resolve(args.warehouse).create()
-    os.environ[WAREHOUSE_ENV] = str(warehouse.root)
     try:
+        settings()                                     # a wrong DEIDLAKE_* value stops here, named
+        warehouse = Warehouse.resolve(args.warehouse).create()
+        os.environ[WAREHOUSE_ENV] = str(warehouse.root)
         return args.handler(args, warehouse)
-    except UsageError as exc:
+    except (UsageError, SettingsError) as exc:        # SettingsError: a DEIDLAKE_* variable, named
         print(f"deidlake {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -126,32 +130,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_enum_argument(parser: argparse.ArgumentParser, flag: str, enum: type[StrEnum], default: StrEnum,
+                       help_text: str, dest: str | None = None) -> None:
+    """A choice argument whose choices are the enum's values (the same enum Dagster's config uses)."""
+    parser.add_argument(flag, dest=dest, choices=choices(enum), default=default.value,
+                        help=f"{help_text} (default: {default})")
+
+
 def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--redact", choices=("phi", "all"), default="phi",
-                        help="fill only PHI text (default) or every text region")
+    _add_enum_argument(parser, "--redact", RedactMode, RedactMode.phi,
+                       "fill only PHI text, or every text region")
     parser.add_argument("--option", action="append", default=[], metavar="NAME", dest="deid_options",
                         help="a PS3.15 Annex E option, e.g. retain_uids, dates=shift (repeatable)")
-    parser.add_argument("--lossy-jpeg", choices=("same_syntax", "lossless"), default="same_syntax",
-                        help="JPEG baseline frames that change: re-encode once in JPEG, or move the file "
-                             "to JPEG-LS lossless")
-    parser.add_argument("--frames-per-task", type=int, default=8)
+    _add_enum_argument(parser, "--lossy-jpeg", LossyJpegPolicy, LossyJpegPolicy.same_syntax,
+                       "JPEG baseline frames that change: re-encode once in JPEG, or move the file to "
+                       "JPEG-LS lossless")
+    _add_enum_argument(parser, "--gate-frames", GateFrames, GateFrames.all,
+                       "frames the leakage gate reads again: all, those with detected text, or the redacted")
+    parser.add_argument("--frames-per-task", type=int, default=8, metavar="N", help="frames per Spark task (default: 8)")
 
 
 def _pipeline_settings(args: argparse.Namespace):
-    from orchestration.resources import PipelineSettings
-    from transforms.deid.options import UnknownOptionError
+    from pydantic import ValidationError
 
-    settings = PipelineSettings(deid_options=list(getattr(args, "deid_options", [])),
-                                redact=getattr(args, "redact", "phi"),
-                                lossy_jpeg_policy=getattr(args, "lossy_jpeg", "same_syntax"),
-                                frames_per_task=getattr(args, "frames_per_task", 8))
-    if settings.frames_per_task < 1:
+    from orchestration.resources import PipelineSettings
+
+    if getattr(args, "frames_per_task", 8) < 1:
         raise UsageError("--frames-per-task must be at least 1")
     try:
-        settings.options()
-    except UnknownOptionError as exc:
-        raise UsageError(str(exc)) from exc
-    return settings
+        return PipelineSettings(deid_options=list(getattr(args, "deid_options", [])),
+                                redact=getattr(args, "redact", RedactMode.phi),
+                                lossy_jpeg_policy=getattr(args, "lossy_jpeg", LossyJpegPolicy.same_syntax),
+                                gate_frames=getattr(args, "gate_frames", GateFrames.all),
+                                frames_per_task=getattr(args, "frames_per_task", 8))
+    except ValidationError as exc:             # an unknown --option: the message lists the valid names
+        raise UsageError("; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())) from None
 
 
 def _input_dir(path: str) -> Path:
@@ -178,8 +191,8 @@ def cmd_demo(args: argparse.Namespace, warehouse: Warehouse) -> int:
     the summary, a SQL query over the metrics, and the scorer's verdict against the corpus truth."""
     from warehouse.spark_session import spark_session_scope
 
-    if not os.environ.get("DEIDLAKE_SECRET"):
-        os.environ.setdefault("DEIDLAKE_MODE", "demo")
+    if settings().secret is None:
+        os.environ.setdefault(env_name("mode"), Mode.demo.value)
     corpus = _input_dir(args.input)
     landing = _stage_demo_landing(corpus, warehouse)
     output = Path(args.output)
@@ -227,12 +240,12 @@ def _run_folder(args, warehouse: Warehouse, input_dir: Path, selection, as_json:
     from orchestration.summary import summarize_batch
     from warehouse.spark_session import spark_session_scope
 
+    pipeline = _pipeline_settings(args)                 # bad arguments fail before anything is registered
     try:
         manifest = register_folder(warehouse, input_dir, getattr(args, "batch_id", None))
     except EmptyInputError as exc:
         raise UsageError(str(exc)) from exc
     _progress(f"batch {manifest.batch_id}: {len(manifest.files)} files from {input_dir}")
-    pipeline = _pipeline_settings(args)
     full_run = selection is None
     with spark_session_scope(warehouse=warehouse) as spark:   # the run's resource shares it
         outcome = run_batch(warehouse, manifest, selection, pipeline=pipeline)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
@@ -30,7 +29,6 @@ from warehouse.layout import WAREHOUSE_ENV, Warehouse
 from warehouse.settings import Mode, SettingsError, env_name, settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LEAKAGE = 0, 1, 2, 3
-IDENTIFIED_REFERENCE = re.compile(r"\bbronze\s*\.", re.IGNORECASE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         settings()                                     # a wrong DEIDLAKE_* value stops here, named
-        warehouse = Warehouse.resolve(args.warehouse).create()
+        warehouse = _warehouse(args)
         os.environ[WAREHOUSE_ENV] = str(warehouse.root)
         return args.handler(args, warehouse)
     except (UsageError, SettingsError) as exc:        # SettingsError: a DEIDLAKE_* variable, named
@@ -54,6 +52,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 class UsageError(Exception):
     pass
+
+
+def _warehouse(args: argparse.Namespace) -> Warehouse:
+    """The chosen warehouse; created by the commands that write, required by those that only read (a
+    mistyped --warehouse must not answer "(no rows)" from a new, empty warehouse)."""
+    warehouse = Warehouse.resolve(args.warehouse)
+    if getattr(args, "read_only", False) or getattr(args, "list", False):
+        if not warehouse.exists():
+            raise UsageError(f"no warehouse at {warehouse.root}: check --warehouse or ${WAREHOUSE_ENV} "
+                             "(`deidlake ingest` or `deidlake run` create one)")
+        return warehouse
+    return warehouse.create()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--limit", type=int, default=1000, help="rows printed at most (default 1000)")
     sql.add_argument("--allow-identified", action="store_true",
                      help="allow queries over bronze.* (identified data: PHI in clear)")
-    sql.set_defaults(handler=cmd_sql)
+    sql.set_defaults(handler=cmd_sql, read_only=True)
 
     stream = sub.add_parser("stream", parents=[common], help="de-identify files as they land (Spark streaming)")
     stream.add_argument("--landing", metavar="DIR", default=None, help="default: <warehouse>/landing")
@@ -266,27 +276,32 @@ def _run_folder(args, warehouse: Warehouse, input_dir: Path, selection, as_json:
 
 
 def cmd_sql(args: argparse.Namespace, warehouse: Warehouse) -> int:
-    if IDENTIFIED_REFERENCE.search(args.query) and not args.allow_identified:
-        raise UsageError("the query reads bronze (identified data, PHI in clear): "
-                         "add --allow-identified if you are entitled to see it")
+    """Read-only: queries and SHOW/DESCRIBE/EXPLAIN only, identified data only with --allow-identified;
+    both decided from Spark's plans (warehouse/sql_guard.py)."""
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
     from pyspark.errors import PySparkException
 
+    from warehouse.sql_guard import RefusedQuery
+
     try:
-        _print_query(args.query, args.format, args.limit, warehouse)
+        _print_query(args.query, args.format, args.limit, warehouse, args.allow_identified)
+    except RefusedQuery as exc:
+        raise UsageError(str(exc)) from None
     except PySparkException as exc:
         print(f"deidlake sql: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
-def _print_query(query: str, fmt: str, limit: int, warehouse: Warehouse) -> None:
+def _print_query(query: str, fmt: str, limit: int, warehouse: Warehouse, allow_identified: bool = False) -> None:
     from warehouse.delta_io import register_catalog
     from warehouse.spark_session import spark_session_scope
+    from warehouse.sql_guard import check
 
     with spark_session_scope(warehouse=warehouse) as spark:
         register_catalog(spark, warehouse)
+        check(spark, query, warehouse, allow_identified)
         frame = spark.sql(query).limit(limit).toPandas()
     if fmt == "csv":
         print(frame.to_csv(index=False), end="")

@@ -74,6 +74,10 @@ class Warehouse:
     def checkpoints(self) -> Path:
         return self.root / "_checkpoints"
 
+    def exists(self) -> bool:
+        """Every zone folder is there (what `create` makes): a warehouse, not a mistyped path."""
+        return all(self.zone(zone).is_dir() for zone in ZONES)
+
     def create(self) -> "Warehouse":
         for zone in ZONES:
             self.zone(zone).mkdir(parents=True, exist_ok=True)

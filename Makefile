@@ -19,7 +19,7 @@ DEMO_OUTPUT ?= out/demo
 
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: demo test install install-dev system system-test jars clean-data
+.PHONY: demo test install install-dev system system-test jvm jars clean-data
 
 demo: install
 	$(VENV)/bin/deidlake demo --input $(DEMO_INPUT) --output $(DEMO_OUTPUT)
@@ -27,7 +27,7 @@ demo: install
 test: install-dev
 	$(PY) -m pytest
 
-install: system $(STAMPS)/venv jars
+install: system jvm $(STAMPS)/venv jars
 install-dev: install system-test $(STAMPS)/dev
 
 # apt_install(packages, label): install the Debian packages not yet present (update only if needed).
@@ -59,7 +59,12 @@ $(STAMPS)/dev: $(STAMPS)/venv pyproject.toml .ci/constraints.txt
 	$(PY) -m pip install -q -c .ci/constraints.txt -e '.[dev]'
 	@touch $@
 
-jars:
+# A Java 17 runtime for Spark (installed from Debian when missing; one line saying what is missing when it
+# cannot be). Maven is checked (and installed) by the jar fetch, only when jars are still to be fetched.
+jvm:
+	@./warehouse/jvm/check_jvm.sh
+
+jars: jvm
 	@./warehouse/jvm/fetch_jars.sh
 
 clean-data:

@@ -80,3 +80,18 @@ def test_fuzz_mutated_real_files_never_escape_a_reason(case, tmp_path):
     assert measured.outcome.published or measured.outcome.reason
     assert measured.seconds < MAX_SECONDS, f"{measured.seconds:.1f} s on a mutation of {name}"
     assert measured.peak_bytes < MAX_PEAK_BYTES, f"{measured.peak_bytes} bytes on a mutation of {name}"
+
+
+@pytest.mark.parametrize("seed_name, mutation, expected", [
+    # A length word of the file meta set to 0xFFFFFFFE: pydicom asked for 4 GB in one read (peak 4096 MB).
+    ("CT_small.dcm", dict(flips=[], lengths=[(324, 0xFFFFFFFE)], cut=None, insert=None), ("ingest", "truncated_header")),
+    # A deflated dataset cut short: zlib.error escaped the header reader.
+    ("image_dfl.dcm", dict(flips=[], lengths=[], cut=400, insert=None), ("ingest", "unreadable_header")),
+])
+def test_what_the_fuzz_run_found(seed_name, mutation, expected, tmp_path):
+    from transforms.synth.hostile import mutate
+
+    measured = measure(mutate(SEEDS[seed_name], **mutation), tmp_path)
+    assert measured.error is None
+    assert (measured.outcome.stage, measured.outcome.reason) == expected
+    assert measured.peak_bytes < 16 * 2**20

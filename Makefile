@@ -14,18 +14,23 @@ APT_RUNTIME := tesseract-ocr tesseract-ocr-eng dicom3tools fonts-dejavu-core fon
 # Test-only Debian packages: the browser the UI test drives (Playwright uses it, never downloads one) and
 # the PostgreSQL server the instance-profile and UI tests start on a free port.
 APT_TEST    := chromium postgresql
+FUZZ_EXAMPLES ?= 2000
 DEMO_INPUT  ?= tests/data/corpus
 DEMO_OUTPUT ?= out/demo
 
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: demo test install install-dev system system-test jvm jars clean-data
+.PHONY: demo test fuzz install install-dev system system-test jvm jars clean-data
 
 demo: install
 	$(VENV)/bin/deidlake demo --input $(DEMO_INPUT) --output $(DEMO_OUTPUT)
 
 test: install-dev
 	$(PY) -m pytest
+
+# The long fuzz run of the per-file steps over mutated real files (docs/operations.md, "Hostile inputs").
+fuzz: install-dev
+	$(PY) bench/fuzz.py --examples $(FUZZ_EXAMPLES)
 
 install: system jvm $(STAMPS)/venv jars
 install-dev: install system-test $(STAMPS)/dev

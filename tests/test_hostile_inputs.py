@@ -85,6 +85,9 @@ def test_fuzz_mutated_real_files_never_escape_a_reason(case, tmp_path):
 @pytest.mark.parametrize("seed_name, mutation, expected", [
     # A length word of the file meta set to 0xFFFFFFFE: pydicom asked for 4 GB in one read (peak 4096 MB).
     ("CT_small.dcm", dict(flips=[], lengths=[(324, 0xFFFFFFFE)], cut=None, insert=None), ("ingest", "truncated_header")),
+    # The VR of (0002,0002) flipped to "U\\": NotImplementedError when ingest read the SOP class.
+    ("CT_small.dcm", dict(flips=[(SEEDS["CT_small.dcm"].find(b"\x02\x00\x02\x00UI") + 5, 0x49 ^ 0x5C)], lengths=[],
+                          cut=None, insert=None), ("ingest", "unreadable_header")),
     # A deflated dataset cut short: zlib.error escaped the header reader.
     ("image_dfl.dcm", dict(flips=[], lengths=[], cut=400, insert=None), ("ingest", "unreadable_header")),
 ])

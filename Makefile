@@ -14,12 +14,13 @@ APT_RUNTIME := tesseract-ocr tesseract-ocr-eng dicom3tools fonts-dejavu-core fon
 # Test-only Debian packages: the browser the UI test drives (Playwright uses it, never downloads one) and
 # the PostgreSQL server the instance-profile and UI tests start on a free port.
 APT_TEST    := chromium postgresql
+FUZZ_EXAMPLES ?= 2000
 DEMO_INPUT  ?= tests/data/corpus
 DEMO_OUTPUT ?= out/demo
 
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: demo test install install-dev system system-test jars clean-data
+.PHONY: demo test fuzz install install-dev system system-test jvm jars clean-data
 
 demo: install
 	$(VENV)/bin/deidlake demo --input $(DEMO_INPUT) --output $(DEMO_OUTPUT)
@@ -27,7 +28,11 @@ demo: install
 test: install-dev
 	$(PY) -m pytest
 
-install: system $(STAMPS)/venv jars
+# The long fuzz run of the per-file steps over mutated real files (docs/operations.md, "Hostile inputs").
+fuzz: install-dev
+	$(PY) bench/fuzz.py --examples $(FUZZ_EXAMPLES)
+
+install: system jvm $(STAMPS)/venv jars
 install-dev: install system-test $(STAMPS)/dev
 
 # apt_install(packages, label): install the Debian packages not yet present (update only if needed).
@@ -59,7 +64,12 @@ $(STAMPS)/dev: $(STAMPS)/venv pyproject.toml .ci/constraints.txt
 	$(PY) -m pip install -q -c .ci/constraints.txt -e '.[dev]'
 	@touch $@
 
-jars:
+# A Java 17 runtime for Spark (installed from Debian when missing; one line saying what is missing when it
+# cannot be). Maven is checked (and installed) by the jar fetch, only when jars are still to be fetched.
+jvm:
+	@./warehouse/jvm/check_jvm.sh
+
+jars: jvm
 	@./warehouse/jvm/fetch_jars.sh
 
 clean-data:

@@ -19,15 +19,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 from pathlib import Path
 
+from orchestration.progress import CLI_RUN, DAGSTER_LEVELS, ProgressMode, RunProgress, Verbosity, display_wanted
+from transforms.modes import GateFrames, LossyJpegPolicy, RedactMode, choices
 from warehouse.layout import WAREHOUSE_ENV, Warehouse
+from warehouse.settings import Mode, SettingsError, env_name, settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LEAKAGE = 0, 1, 2, 3
-IDENTIFIED_REFERENCE = re.compile(r"\bbronze\s*\.", re.IGNORECASE)
+EXIT_INTERRUPTED = 130
+
+
+class Output:
+    """How much this process prints besides results (--quiet / --verbose); set once by main."""
+
+    verbosity: Verbosity = Verbosity.normal
+
+
+OUTPUT = Output()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,61 +47,172 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in DELEGATED:
         return DELEGATED[argv[0]](argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)                  # bad arguments: one line, exit 2 (DeidlakeParser.error)
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
-    warehouse = Warehouse.resolve(args.warehouse).create()
-    os.environ[WAREHOUSE_ENV] = str(warehouse.root)
+    OUTPUT.verbosity = _verbosity(args)
+    CLI_RUN.console_log_level = DAGSTER_LEVELS[OUTPUT.verbosity]
     try:
+        settings()                                     # a wrong DEIDLAKE_* value stops here, named
+        warehouse = _warehouse(args)
+        os.environ[WAREHOUSE_ENV] = str(warehouse.root)
         return args.handler(args, warehouse)
-    except UsageError as exc:
+    except (UsageError, SettingsError) as exc:        # SettingsError: a DEIDLAKE_* variable, named
         print(f"deidlake {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"deidlake {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 class UsageError(Exception):
     pass
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("deidlake")
+    except PackageNotFoundError:            # run from a source tree without `pip install -e .`
+        return "unknown (not installed)"
+
+
+def _verbosity(args: argparse.Namespace) -> Verbosity:
+    if getattr(args, "quiet", False):
+        return Verbosity.quiet
+    return Verbosity.verbose if getattr(args, "verbose", False) else Verbosity.normal
+
+
+def _add_progress_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress", choices=choices(ProgressMode), default=ProgressMode.auto.value,
+                        help="live progress on stderr: auto (when stdout and stderr are terminals), "
+                             "always, never (default: auto)")
+
+
+def _run_progress(args: argparse.Namespace, spark, warehouse: Warehouse, files: int | None = None) -> RunProgress:
+    """The live display of this process's runs (off when quiet, or not on a terminal)."""
+    from orchestration.instance import dagster_instance
+
+    enabled = display_wanted(ProgressMode(getattr(args, "progress", "auto")), OUTPUT.verbosity)
+    return RunProgress(spark, lambda: dagster_instance(warehouse), enabled, files_hint=files)
+
+
+def _warehouse(args: argparse.Namespace) -> Warehouse:
+    """The chosen warehouse; created by the commands that write, required by those that only read (a
+    mistyped --warehouse must not answer "(no rows)" from a new, empty warehouse)."""
+    warehouse = Warehouse.resolve(args.warehouse)
+    if getattr(args, "read_only", False) or getattr(args, "list", False):
+        if not warehouse.exists():
+            raise UsageError(f"no warehouse at {warehouse.root}: check --warehouse or ${WAREHOUSE_ENV} "
+                             "(`deidlake ingest` or `deidlake run` create one)")
+        return warehouse
+    return warehouse.create()
+
+
+class DeidlakeParser(argparse.ArgumentParser):
+    """argparse, with its errors on one line that names the fix (argparse prints the usage first)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+EXIT_CODES = f"""exit status:
+  {EXIT_OK}  success: every file published (or, for ingest/sql/backfill, the command did what it was asked)
+  {EXIT_FAILED}  a run, a query or a stream failed (details above)
+  {EXIT_USAGE}  bad arguments or settings (the message names the fix)
+  {EXIT_LEAKAGE}  the run succeeded but the leakage gate quarantined files (run, demo)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
+
+EXAMPLES = {
+    "ingest": """examples:
+  deidlake ingest /data/landing/2026-11-25
+  deidlake ingest /data/landing/batch7 --batch-id batch7 --warehouse /srv/deidlake/warehouse""",
+    "run": """examples:
+  deidlake run --input /data/landing/batch7 --output /data/deid/batch7
+  deidlake run --input DIR --output DIR --redact all --option dates=shift --option clean_descriptors
+  deidlake run --input DIR --output DIR --json --quiet > summary.json""",
+    "demo": """examples:
+  deidlake demo --input tests/data/corpus --output out/demo""",
+    "sql": """Only queries (SELECT, WITH, VALUES, TABLE) and SHOW / DESCRIBE / EXPLAIN are run; identified data
+(bronze, files outside silver/gold/metrics) needs --allow-identified. Both decided from Spark's plans.
+
+examples:
+  deidlake sql "select modality, count(*) from metrics.dicom_complexity group by modality"
+  deidlake sql "select * from metrics.quarantine_by_reason" --format json
+  deidlake sql "show tables in metrics"
+  deidlake sql "select reject_reason, count(*) from bronze.dicom_files group by 1" --allow-identified""",
+    "stream": """examples:
+  deidlake stream --landing /data/landing
+  deidlake stream --landing /data/landing --available-now --output /data/deid/stream""",
+    "backfill": """examples:
+  deidlake backfill --list
+  deidlake backfill --all
+  deidlake backfill --batches 20261125T020000-1a2b3c4d,stream-000042-9f8e7d6c
+  deidlake backfill --from 20261101T000000-00000000 --to 20261130T235959-ffffffff --json""",
+    "ui": """examples:
+  deidlake ui
+  deidlake ui --host 0.0.0.0 --port 3000 --warehouse /srv/deidlake/warehouse""",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     help_text = f"warehouse root (default: ${WAREHOUSE_ENV}, else warehouse/data)"
-    # Accepted before or after the command; SUPPRESS keeps a subcommand from resetting it to None.
-    common = argparse.ArgumentParser(add_help=False)
+    # Accepted before or after the command; SUPPRESS keeps a subcommand from resetting them.
+    common = DeidlakeParser(add_help=False)
     common.add_argument("--warehouse", metavar="DIR", default=argparse.SUPPRESS, help=help_text)
-    parser = argparse.ArgumentParser(prog="deidlake",
-                                     description="De-identify DICOM archives into a Delta lakehouse.")
+    loudness = common.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                          help="print results and errors only (no progress)")
+    loudness.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                          help="also print Dagster's event log")
+    parser = DeidlakeParser(prog="deidlake", formatter_class=argparse.RawDescriptionHelpFormatter,
+                            description="De-identify DICOM archives into a Delta lakehouse.",
+                            epilog=f"Run `deidlake COMMAND --help` for a command's options and examples.\n\n{EXIT_CODES}")
+    parser.add_argument("--version", action="version", version=f"deidlake {_version()}")
     parser.add_argument("--warehouse", metavar="DIR", default=None, help=help_text)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    top_loudness = parser.add_mutually_exclusive_group()
+    top_loudness.add_argument("-q", "--quiet", action="store_true", help="print results and errors only")
+    top_loudness.add_argument("-v", "--verbose", action="store_true", help="also print Dagster's event log")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=DeidlakeParser)
 
-    ingest = sub.add_parser("ingest", parents=[common], help="ingest a folder into bronze and metadata")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        epilog = f"{EXAMPLES[name]}\n\n{EXIT_CODES}" if name in EXAMPLES else EXIT_CODES
+        return sub.add_parser(name, parents=[common], help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                              epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    ingest = command("ingest", "ingest a folder into bronze and metadata")
     ingest.add_argument("input", metavar="DIR")
     ingest.add_argument("--batch-id", default=None)
+    _add_progress_argument(ingest)
     ingest.set_defaults(handler=cmd_ingest)
 
-    run = sub.add_parser("run", parents=[common], help="run the whole graph for a folder")
+    run = command("run", "run the whole graph for a folder")
     run.add_argument("--input", required=True, metavar="DIR")
     run.add_argument("--output", required=True, metavar="DIR")
     run.add_argument("--batch-id", default=None)
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     _add_pipeline_arguments(run)
+    _add_progress_argument(run)
     run.set_defaults(handler=cmd_run)
 
-    demo = sub.add_parser("demo", parents=[common], help="the README demonstration (demo secret)")
+    demo = command("demo", "the README demonstration (demo secret)")
     demo.add_argument("--input", required=True, metavar="DIR", help="a corpus made by `deidlake synth`")
     demo.add_argument("--output", required=True, metavar="DIR")
     _add_pipeline_arguments(demo)
+    _add_progress_argument(demo)
     demo.set_defaults(handler=cmd_demo)
 
-    sql = sub.add_parser("sql", parents=[common], help="run a Spark SQL query over the warehouse")
+    sql = command("sql", "run a Spark SQL query over the warehouse")
     sql.add_argument("query")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sql.add_argument("--limit", type=int, default=1000, help="rows printed at most (default 1000)")
     sql.add_argument("--allow-identified", action="store_true",
                      help="allow queries over bronze.* (identified data: PHI in clear)")
-    sql.set_defaults(handler=cmd_sql)
+    sql.set_defaults(handler=cmd_sql, read_only=True)
 
-    stream = sub.add_parser("stream", parents=[common], help="de-identify files as they land (Spark streaming)")
+    stream = command("stream", "de-identify files as they land (Spark streaming)")
     stream.add_argument("--landing", metavar="DIR", default=None, help="default: <warehouse>/landing")
     stream.add_argument("--max-files-per-trigger", type=int, default=16, metavar="N")
     stream.add_argument("--trigger-interval", type=float, default=10.0, metavar="S")
@@ -103,9 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     ending.add_argument("--once", dest="trigger", action="store_const", const="once",
                         help="process what is there in one micro-batch, then exit")
     _add_pipeline_arguments(stream)
+    _add_progress_argument(stream)
     stream.set_defaults(handler=cmd_stream)
 
-    backfill = sub.add_parser("backfill", parents=[common], help="run the graph for registered landing batches")
+    backfill = command("backfill", "run the graph for registered landing batches")
     backfill.add_argument("--batches", type=lambda text: [b for b in text.split(",") if b], default=None,
                           metavar="ID,ID")
     backfill.add_argument("--all", action="store_true", dest="all_batches")
@@ -114,9 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--list", action="store_true", help="list the registered batches and exit")
     backfill.add_argument("--json", action="store_true", help="print the per-batch report as JSON")
     _add_pipeline_arguments(backfill)
+    _add_progress_argument(backfill)
     backfill.set_defaults(handler=cmd_backfill)
 
-    ui = sub.add_parser("ui", parents=[common], help="start the Dagster UI on this warehouse")
+    ui = command("ui", "start the Dagster UI on this warehouse")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(handler=cmd_ui)
@@ -126,32 +251,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_enum_argument(parser: argparse.ArgumentParser, flag: str, enum: type[StrEnum], default: StrEnum,
+                       help_text: str, dest: str | None = None) -> None:
+    """A choice argument whose choices are the enum's values (the same enum Dagster's config uses)."""
+    parser.add_argument(flag, dest=dest, choices=choices(enum), default=default.value,
+                        help=f"{help_text} (default: {default})")
+
+
 def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--redact", choices=("phi", "all"), default="phi",
-                        help="fill only PHI text (default) or every text region")
+    _add_enum_argument(parser, "--redact", RedactMode, RedactMode.phi,
+                       "fill only PHI text, or every text region")
     parser.add_argument("--option", action="append", default=[], metavar="NAME", dest="deid_options",
                         help="a PS3.15 Annex E option, e.g. retain_uids, dates=shift (repeatable)")
-    parser.add_argument("--lossy-jpeg", choices=("same_syntax", "lossless"), default="same_syntax",
-                        help="JPEG baseline frames that change: re-encode once in JPEG, or move the file "
-                             "to JPEG-LS lossless")
-    parser.add_argument("--frames-per-task", type=int, default=8)
+    _add_enum_argument(parser, "--lossy-jpeg", LossyJpegPolicy, LossyJpegPolicy.same_syntax,
+                       "JPEG baseline frames that change: re-encode once in JPEG, or move the file to "
+                       "JPEG-LS lossless")
+    _add_enum_argument(parser, "--gate-frames", GateFrames, GateFrames.all,
+                       "frames the leakage gate reads again: all, those with detected text, or the redacted")
+    parser.add_argument("--frames-per-task", type=int, default=8, metavar="N", help="frames per Spark task (default: 8)")
 
 
 def _pipeline_settings(args: argparse.Namespace):
-    from orchestration.resources import PipelineSettings
-    from transforms.deid.options import UnknownOptionError
+    from pydantic import ValidationError
 
-    settings = PipelineSettings(deid_options=list(getattr(args, "deid_options", [])),
-                                redact=getattr(args, "redact", "phi"),
-                                lossy_jpeg_policy=getattr(args, "lossy_jpeg", "same_syntax"),
-                                frames_per_task=getattr(args, "frames_per_task", 8))
-    if settings.frames_per_task < 1:
+    from orchestration.resources import PipelineSettings
+
+    if getattr(args, "frames_per_task", 8) < 1:
         raise UsageError("--frames-per-task must be at least 1")
     try:
-        settings.options()
-    except UnknownOptionError as exc:
-        raise UsageError(str(exc)) from exc
-    return settings
+        return PipelineSettings(deid_options=list(getattr(args, "deid_options", [])),
+                                redact=getattr(args, "redact", RedactMode.phi),
+                                lossy_jpeg_policy=getattr(args, "lossy_jpeg", LossyJpegPolicy.same_syntax),
+                                gate_frames=getattr(args, "gate_frames", GateFrames.all),
+                                frames_per_task=getattr(args, "frames_per_task", 8))
+    except ValidationError as exc:             # an unknown --option: the message lists the valid names
+        raise UsageError("; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())) from None
 
 
 def _input_dir(path: str) -> Path:
@@ -178,8 +312,8 @@ def cmd_demo(args: argparse.Namespace, warehouse: Warehouse) -> int:
     the summary, a SQL query over the metrics, and the scorer's verdict against the corpus truth."""
     from warehouse.spark_session import spark_session_scope
 
-    if not os.environ.get("DEIDLAKE_SECRET"):
-        os.environ.setdefault("DEIDLAKE_MODE", "demo")
+    if settings().secret is None:
+        os.environ.setdefault(env_name("mode"), Mode.demo.value)
     corpus = _input_dir(args.input)
     landing = _stage_demo_landing(corpus, warehouse)
     output = Path(args.output)
@@ -227,15 +361,16 @@ def _run_folder(args, warehouse: Warehouse, input_dir: Path, selection, as_json:
     from orchestration.summary import summarize_batch
     from warehouse.spark_session import spark_session_scope
 
+    pipeline = _pipeline_settings(args)                 # bad arguments fail before anything is registered
     try:
         manifest = register_folder(warehouse, input_dir, getattr(args, "batch_id", None))
     except EmptyInputError as exc:
         raise UsageError(str(exc)) from exc
     _progress(f"batch {manifest.batch_id}: {len(manifest.files)} files from {input_dir}")
-    pipeline = _pipeline_settings(args)
     full_run = selection is None
     with spark_session_scope(warehouse=warehouse) as spark:   # the run's resource shares it
-        outcome = run_batch(warehouse, manifest, selection, pipeline=pipeline)
+        with _run_progress(args, spark, warehouse, len(manifest.files)):
+            outcome = run_batch(warehouse, manifest, selection, pipeline=pipeline)
         summary = summarize_batch(spark, warehouse, manifest.batch_id,
                                   pipeline.run_key() if full_run else None, outcome.run_id)
         exported = export_gold(spark, warehouse, manifest.batch_id, pipeline.run_key(), output) if output else None
@@ -253,27 +388,32 @@ def _run_folder(args, warehouse: Warehouse, input_dir: Path, selection, as_json:
 
 
 def cmd_sql(args: argparse.Namespace, warehouse: Warehouse) -> int:
-    if IDENTIFIED_REFERENCE.search(args.query) and not args.allow_identified:
-        raise UsageError("the query reads bronze (identified data, PHI in clear): "
-                         "add --allow-identified if you are entitled to see it")
+    """Read-only: queries and SHOW/DESCRIBE/EXPLAIN only, identified data only with --allow-identified;
+    both decided from Spark's plans (warehouse/sql_guard.py)."""
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
     from pyspark.errors import PySparkException
 
+    from warehouse.sql_guard import RefusedQuery
+
     try:
-        _print_query(args.query, args.format, args.limit, warehouse)
+        _print_query(args.query, args.format, args.limit, warehouse, args.allow_identified)
+    except RefusedQuery as exc:
+        raise UsageError(str(exc)) from None
     except PySparkException as exc:
         print(f"deidlake sql: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
-def _print_query(query: str, fmt: str, limit: int, warehouse: Warehouse) -> None:
+def _print_query(query: str, fmt: str, limit: int, warehouse: Warehouse, allow_identified: bool = False) -> None:
     from warehouse.delta_io import register_catalog
     from warehouse.spark_session import spark_session_scope
+    from warehouse.sql_guard import check
 
     with spark_session_scope(warehouse=warehouse) as spark:
         register_catalog(spark, warehouse)
+        check(spark, query, warehouse, allow_identified)
         frame = spark.sql(query).limit(limit).toPandas()
     if fmt == "csv":
         print(frame.to_csv(index=False), end="")
@@ -305,7 +445,8 @@ def cmd_stream(args: argparse.Namespace, warehouse: Warehouse) -> int:
     pipeline = _pipeline_settings(args)
     with spark_session_scope(warehouse=warehouse) as spark, interrupts_stop_stream():
         try:
-            report = run_stream(spark, warehouse, settings, pipeline, log=_progress)
+            with _run_progress(args, spark, warehouse):
+                report = run_stream(spark, warehouse, settings, pipeline, log=_progress)
         except StreamAlreadyRunning as exc:
             raise UsageError(str(exc)) from exc
         except KeyboardInterrupt:
@@ -333,7 +474,7 @@ def cmd_backfill(args: argparse.Namespace, warehouse: Warehouse) -> int:
         raise UsageError(str(exc)) from exc
     pipeline = _pipeline_settings(args)
     _progress(f"backfill of {len(chosen)} batches")
-    with spark_session_scope(warehouse=warehouse) as spark:
+    with spark_session_scope(warehouse=warehouse) as spark, _run_progress(args, spark, warehouse):
         outcomes = backfill(spark, warehouse, chosen, pipeline, on_batch=lambda o: _progress(
             f"batch {o.batch_id}: {'succeeded' if o.success else 'FAILED'}, {o.newly_published} newly published"))
     print(json.dumps([o.to_dict() for o in outcomes]) if args.json else render(outcomes))
@@ -351,7 +492,9 @@ def cmd_ui(args: argparse.Namespace, warehouse: Warehouse) -> int:
 
 
 def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """A line about what the command is doing (stderr; not with --quiet)."""
+    if OUTPUT.verbosity != Verbosity.quiet:
+        print(message, file=sys.stderr, flush=True)
 
 
 def _delegate(module: str) -> Callable[[list[str]], int]:

@@ -9,11 +9,12 @@ from pathlib import Path
 from dagster import DagsterInstance
 
 from warehouse.layout import REPO_ROOT, WAREHOUSE_ENV, Warehouse
+from warehouse.settings import env_name, settings
 
 INSTANCE_TEMPLATE = REPO_ROOT / "dagster.yaml"
 # Named alternatives to the embedded default, e.g. `postgres` (PostgreSQL storage, queued runs).
 PROFILES_DIR = Path(__file__).with_name("instance_profiles")
-PROFILE_ENV = "DEIDLAKE_DAGSTER_PROFILE"
+PROFILE_ENV = env_name("dagster_profile")
 DEFAULT_PROFILE = "default"
 
 
@@ -24,7 +25,7 @@ class UnknownProfileError(ValueError):
 def instance_template(profile: str | None = None) -> Path:
     """The dagster.yaml of `profile` (else $DEIDLAKE_DAGSTER_PROFILE): the repo's SQLite default, or
     instance_profiles/<profile>.yaml. A deployment picks its storage with one variable, not a copied file."""
-    name = profile or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+    name = profile or settings().dagster_profile
     if name == DEFAULT_PROFILE:
         return INSTANCE_TEMPLATE
     path = PROFILES_DIR / f"{name}.yaml"

@@ -6,10 +6,11 @@ from typing import Any
 
 from dagster import InitResourceContext
 from dagster_pyspark import LazyPySparkResource
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 
 from dagster import ConfigurableResource
 from transforms.keyring import Keyring
+from transforms.modes import GateDciodvfy, GateFrames, LossyJpegPolicy, RedactMode
 from warehouse.layout import Warehouse
 from warehouse.spark_session import SparkSettings, build_spark_session
 
@@ -73,19 +74,29 @@ class KeyringResource(ConfigurableResource):
 
 
 class PipelineSettings(ConfigurableResource):
-    """Run-wide choices shared by the silver and gold steps (set per run in the launchpad or the CLI)."""
+    """Run-wide choices shared by the silver and gold steps (set per run in the launchpad or the CLI).
 
-    deid_options: list[str] = []              # PS3.15 Annex E options, e.g. ["retain_uids", "dates=shift"]
-    redact: str = "phi"                       # phi: only PHI boxes | all: every text region
-    lossy_jpeg_policy: str = "same_syntax"    # JPEG baseline: re-encode once in .50, or "lossless"
-    frames_per_task: int = 8
-    # Which frames the gate reads again: every frame (default: independent of the detector's blind
-    # spots), frames where the detection pass saw text, or only the frames it redacted.
-    gate_frames: str = "all"
-    # dciodvfy in the gate's structure check (an error kind the input did not have holds the file):
-    # "required" holds every file with `dciodvfy_not_installed` when dicom3tools is missing,
-    # "when_installed" then skips the comparison, "off" never runs it.
-    gate_dciodvfy: str = "required"
+    Enumerated choices are enums (transforms.modes): the launchpad offers their values and Dagster
+    refuses any other before the run starts; option names are checked the same way.
+    """
+
+    deid_options: list[str] = Field(default=[], description=(
+        "PS3.15 Annex E options, e.g. retain_uids, dates=shift (an unknown name fails the run at start)"))
+    redact: RedactMode = Field(default=RedactMode.phi, description="phi: only PHI text | all: every text region")
+    lossy_jpeg_policy: LossyJpegPolicy = Field(default=LossyJpegPolicy.same_syntax, description=(
+        "JPEG baseline frames that change: same_syntax (re-encode once) | lossless (move to JPEG-LS)"))
+    frames_per_task: int = Field(default=8, ge=1, description="frames per Spark task")
+    gate_frames: GateFrames = Field(default=GateFrames.all, description=(
+        "frames the gate reads again: all (independent of the detector's blind spots) | text (where "
+        "detection saw text) | redacted (only the frames redacted)"))
+
+    @field_validator("deid_options")
+    @classmethod
+    def _known_options(cls, names: list[str]) -> list[str]:
+        from transforms.deid import DeidOptions
+
+        DeidOptions.from_names(list(names))         # UnknownOptionError (a ValueError) lists the valid names
+        return names
 
     def options(self):
         from transforms.deid import DeidOptions
@@ -102,4 +113,4 @@ class PipelineSettings(ConfigurableResource):
     def run_key(self) -> str:
         """Options + redaction choices: silver rows, staging and the gold tree are kept per run key."""
         key = f"{self.options_fingerprint()}-{self.redact}"
-        return key if self.lossy_jpeg_policy == "same_syntax" else f"{key}-{self.lossy_jpeg_policy}"
+        return key if self.lossy_jpeg_policy == LossyJpegPolicy.same_syntax else f"{key}-{self.lossy_jpeg_policy}"

@@ -11,6 +11,7 @@ from orchestration.definitions import ASSETS, build_resources
 from orchestration.instance import dagster_instance
 from orchestration.jobs import BATCH_SELECTION
 from orchestration.partitions import landing_batches
+from orchestration.progress import CLI_RUN, PROCESS_TAG, PROCESS_TOKEN
 from orchestration.resources import PipelineSettings
 from transforms.landing import BatchManifest, BatchRegistry, list_landing_files
 from warehouse.layout import Warehouse
@@ -51,8 +52,8 @@ def run_batch(warehouse: Warehouse, manifest: BatchManifest, selection: AssetSel
         instance=instance,
         # The caller owns the session (it outlives the run for the summary) and stops it.
         resources=build_resources(str(warehouse.root), stop_spark_on_teardown=False, pipeline=pipeline),
-        run_config={**QUIET_CONSOLE, **(run_config or {})},
+        run_config={**QUIET_CONSOLE, **CLI_RUN.run_config(), **(run_config or {})},
         raise_on_error=False,
-        tags={"deidlake/source": "cli"},
+        tags={"deidlake/source": "cli", PROCESS_TAG: PROCESS_TOKEN},      # PROCESS_TAG: the progress display
     )
     return BatchRun(manifest, result.run_id, result.success)

@@ -14,8 +14,9 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 import pydicom.data  # noqa: E402
 
 PYDICOM_FILES = Path(pydicom.data.get_testdata_file("CT_small.dcm")).parent
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-PRESIDIO_SAMPLES = SHARED / "reference" / "dicom-samples" / "presidio"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+# Real CTs with burned-in PHI and their word boxes (Presidio's test data, MIT: tests/data/presidio/README.md).
+PRESIDIO_SAMPLES = TEST_DATA / "presidio"
 PRESIDIO_PAD = 25        # ground_truth.json boxes are shifted by Presidio's padding
 
 

@@ -19,8 +19,6 @@ from transforms.synth.truth import load_truth_dir
 from transforms.text_types import Box
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
-needs_corpus = pytest.mark.skipif(not any(CORPUS.glob("*.truth.json")),
-                                  reason="tests/data/corpus not generated (deidlake synth)")
 PATTERN_CATEGORIES = ("DATE", "TIME", "AGE", "ID", "ACCESSION", "PHONE")
 
 
@@ -29,7 +27,6 @@ def truths():
     return load_truth_dir(CORPUS)
 
 
-@needs_corpus
 def test_truth_text_recall_per_category_and_non_phi_kept(truths):
     result = evaluate_corpus(RECOGNIZER, truths)
     print("\n" + result.table())
@@ -39,7 +36,6 @@ def test_truth_text_recall_per_category_and_non_phi_kept(truths):
     assert result.overall(result.non_phi).rate >= 0.90
 
 
-@needs_corpus
 def test_truth_text_recall_with_simulated_ocr_errors(truths):
     result = evaluate_corpus(RECOGNIZER, truths, noise=0.03, seed=11)
     print("\n" + result.table())
@@ -47,7 +43,6 @@ def test_truth_text_recall_with_simulated_ocr_errors(truths):
     assert result.overall(result.non_phi).rate >= 0.90
 
 
-@needs_corpus
 def test_patterns_and_labels_alone_find_dates_ids_and_contact_data(truths, monkeypatch):
     """Without the header dictionary (PHI the header does not hold): the pattern categories still
     reach 99 %; names and institutions without a label or a name shape are the documented gap."""
@@ -67,8 +62,6 @@ def presidio_found():
     from transforms.pixels.frames import FrameReader
     from transforms.pixels.ocr import OcrCache
 
-    if not (PRESIDIO_SAMPLES / "ground_truth.json").exists():
-        pytest.skip("shared reference samples not mounted beside the repo (../shared)")
     truth = json.loads((PRESIDIO_SAMPLES / "ground_truth.json").read_text())
     cases = []
     for file_name, key in (("0_ORIGINAL_compressed.dcm", "0_ORIGINAL.dcm"), ("2_ORIGINAL.dcm", "2_ORIGINAL.dcm")):
@@ -107,7 +100,6 @@ def test_real_ocr_text_that_is_not_phi_is_kept(presidio_found):
     assert all_words >= 10 and flagged_words <= 0.1 * all_words
 
 
-@needs_corpus
 def test_real_ocr_of_corpus_frames(truths):
     """On what Tesseract actually read (a few files, first frame): PHI that was read is flagged."""
     result = OcrEvaluation()

@@ -13,6 +13,7 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+from tests.conftest import PRESIDIO_SAMPLES
 from tests.test_phi_support import flagged_parts, header_rows, is_fully_flagged, is_untouched
 from transforms.phi import PhiDictionary
 from transforms.phi.sources import EXCLUDED, KEYWORD_CATEGORIES, VR_CATEGORIES
@@ -142,7 +143,7 @@ def test_multi_values_are_split_on_the_backslash():
 
 
 def test_dictionary_from_a_real_file_matches_its_burned_in_name():
-    path = "/work/shared/reference/dicom-samples/presidio/2_ORIGINAL.dcm"
+    path = PRESIDIO_SAMPLES / "2_ORIGINAL.dcm"
     dictionary = PhiDictionary.from_dataset(pydicom.dcmread(path, stop_before_pixels=True))
     text = " ".join(str(pydicom.dcmread(path, stop_before_pixels=True).PatientName).split("^"))
     found = is_fully_flagged(text, text, dictionary)

@@ -30,7 +30,7 @@ from warehouse.layout import Warehouse
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 CORPUS = Path(__file__).parent / "data" / "corpus"
 SUBSET = ("001_CT_implicit_le", "010_XA_rle", "004_MR_deflated")
-REAL_CT = PRESIDIO_SAMPLES / "2_ORIGINAL.dcm"      # a real CT with burned-in name and dates (../shared)
+REAL_CT = PRESIDIO_SAMPLES / "2_ORIGINAL.dcm"      # a real CT with burned-in name and dates (tests/data)
 
 
 def _landing(folder: Path) -> Path:
@@ -140,8 +140,6 @@ def test_the_scorer_finds_no_header_leak_in_gold(pipeline_run, tmp_path):
 
 def test_real_burned_in_phi_is_removed_in_gold(spark, pipeline_run):
     """Presidio's real CT (selective mode, the default): each ground-truth PHI word box is filled."""
-    if not REAL_CT.exists():
-        pytest.skip("shared reference samples not mounted beside the repo (../shared)")
     warehouse, _, _, pipeline, _ = pipeline_run
     sha = hashlib.sha256(REAL_CT.read_bytes()).hexdigest()
     [row] = read_table(spark, warehouse, tables.GOLD_MANIFEST).where(F.col("sha256") == sha).collect()

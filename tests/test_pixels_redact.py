@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
 
+from tests.conftest import PRESIDIO_SAMPLES
 from transforms.frame_task import frame_staging_path, process_frames
 from transforms.keyring import Keyring
 from transforms.pixels.frames import FrameReader
@@ -15,7 +16,7 @@ from transforms.pixels.prepare import display_grey
 from transforms.pixels.redact import dark_fill_value, fit_to_ink, redact_fitted, redact_regions, redacted_mask
 from transforms.text_types import Box
 
-PRESIDIO = "/work/shared/reference/dicom-samples/presidio/"
+PRESIDIO = f"{PRESIDIO_SAMPLES}/"
 CORPUS = Path(__file__).parent / "data" / "corpus"
 BOX = Box(10, 12, 30, 9)
 

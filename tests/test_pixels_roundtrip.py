@@ -14,6 +14,7 @@ import pydicom.uid as uid
 import pytest
 from pydicom.data import get_testdata_file
 
+from tests.conftest import PRESIDIO_SAMPLES
 from transforms.pixels.assemble import set_burned_in_annotation, write_deidentified_file
 from transforms.pixels.frames import FrameReader
 from transforms.pixels.redact import redact_regions, redacted_mask
@@ -187,8 +188,8 @@ def dciodvfy_errors(path) -> set[str]:
 
 
 @pytest.mark.parametrize("source", [
-    "/work/shared/reference/dicom-samples/presidio/0_ORIGINAL_compressed.dcm",
-    "/work/shared/reference/dicom-samples/presidio/2_ORIGINAL.dcm",
+    str(PRESIDIO_SAMPLES / "0_ORIGINAL_compressed.dcm"),
+    str(PRESIDIO_SAMPLES / "2_ORIGINAL.dcm"),
     get_testdata_file("examples_ybr_color.dcm"),
     get_testdata_file("SC_rgb_jpeg_gdcm.dcm"),
     get_testdata_file("image_dfl.dcm"),

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pydicom.data import get_testdata_file
 from rapidfuzz import fuzz
 
+from tests.conftest import PRESIDIO_SAMPLES
 from transforms.keyring import Keyring
 from transforms.pixels.analyze import find_text, regions_to_redact
 from transforms.pixels.detect import detect_text_regions
@@ -26,7 +27,7 @@ from transforms.pixels.prepare import grey_views
 from transforms.pixels.redact import redact_regions
 from transforms.text_types import Box
 
-PRESIDIO = "/work/shared/reference/dicom-samples/presidio/"
+PRESIDIO = f"{PRESIDIO_SAMPLES}/"
 GROUND_TRUTH_PAD = 25      # Presidio's ground-truth boxes are in an image padded by 25 px on each side
 FONTS = ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
          "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",

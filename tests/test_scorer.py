@@ -358,7 +358,6 @@ def _presidio_boxes() -> dict[str, list[tuple[Box, str]]]:
                    for b in truth[key]] for name, key in sources.items()}
 
 
-@pytest.mark.skipif(not PRESIDIO.exists(), reason="shared reference samples not mounted")
 def test_paint_beyond_the_truth_boxes_is_not_taken_for_codec_error() -> None:
     """A lossy output: codec noise of +-2 everywhere, and a filled line whose paint (4095) reaches past
     its truth box over a word space and padding. The paint is far from the codec's error; counted in

@@ -24,9 +24,10 @@ from transforms.pixels.frames import FrameReader, UndecodableFrameError
 from transforms.pixels.ocr import OCR_TEXT_PURPOSE, OcrCache, OcrSettings
 from transforms.pixels.redact import redact_fitted
 from transforms.redaction_policy import PADDING, boxes_to_fill
+from transforms.modes import RedactMode, choices
 from transforms.text_types import Box, PhiSpan, TextLine
 
-REDACT_MODES = ("phi", "all")
+REDACT_MODES = choices(RedactMode)
 
 PhiFinder = Callable[[Sequence[TextLine]], list[PhiSpan]]
 

@@ -60,6 +60,14 @@ def inspect_dicom_file(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_FIL
         ds = read_header(path)
     except HeaderError as exc:
         return Verdict.reject(exc.reason, exc.detail)
+    try:
+        return _judge_parsed(ds, size)
+    except Exception as exc:  # noqa: BLE001 - pydicom converts values lazily: an unknown VR raises here
+        return Verdict.reject(RejectReason.UNREADABLE_HEADER, type(exc).__name__)
+
+
+def _judge_parsed(ds, size: int) -> Verdict:
+    """The checks of a parsed header; reading a value may raise (a hostile VR or value)."""
     if is_dicomdir(ds):
         return Verdict.reject(RejectReason.DICOMDIR, "media directory, not an image instance")
     incomplete = find_incompleteness(ds, size)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
 
-SECRET_ENV = "DEIDLAKE_SECRET"
-MODE_ENV = "DEIDLAKE_MODE"               # production (default) | demo | test
+from warehouse.settings import Mode, env_name, settings
+
+SECRET_ENV = env_name("secret")
+MODE_ENV = env_name("mode")               # production (default) | demo | test
 DEMO_SECRET = "deidlake-demo-secret-not-for-production"
 MIN_SECRET_CHARS = 16
 
@@ -30,13 +31,13 @@ class Keyring:
     @classmethod
     def from_env(cls) -> "Keyring":
         """The secret from $DEIDLAKE_SECRET; the demo secret only in demo or test mode."""
-        mode = os.environ.get(MODE_ENV, "production")
-        secret = os.environ.get(SECRET_ENV, "")
+        environment = settings()
+        mode, secret = environment.mode, environment.secret_value
         if secret and secret != DEMO_SECRET:
             if len(secret) < MIN_SECRET_CHARS:
                 raise SecretError(f"{SECRET_ENV} is shorter than {MIN_SECRET_CHARS} characters")
             return cls(secret.encode(), is_demo=False)
-        if mode in ("demo", "test"):
+        if mode in (Mode.demo, Mode.test):
             return cls(DEMO_SECRET.encode(), is_demo=True)
         raise SecretError(
             f"{SECRET_ENV} is missing or is the demo secret: set a secret of at least "

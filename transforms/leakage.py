@@ -32,6 +32,7 @@ from transforms.deid.options import DeidOptions
 from transforms.deid.plan import Decision, Fate, plan_elements
 from transforms.deid.profile import Op, action_table, load_rows
 from transforms.deid.run import effective_vr
+from transforms.modes import GateDciodvfy
 from transforms.phi import PhiDictionary, PhiRecognizer
 from transforms.phi.sources import category_of
 from transforms.pixels.detect import detect_text_regions
@@ -64,7 +65,6 @@ RECHECK_MAX_UPSCALE = 3.0
 SITE_CATEGORIES = frozenset({"INSTITUTION"})
 TEMPORAL_CATEGORIES = frozenset({"DATE", "TIME"})
 IDENTITY_OPTION_COLUMNS = ("rtnDevIdOpt", "rtnInstIdOpt")
-DCIODVFY_MODES = ("required", "when_installed", "off")
 
 
 @dataclass(frozen=True)
@@ -320,17 +320,17 @@ def structure_problems(ds: Dataset, expected: Expected) -> list[str]:
     return problems
 
 
-def added_validity_errors(input_path: str | None, output_path: str, mode: str = "required") -> list[str]:
+def added_validity_errors(input_path: str | None, output_path: str,
+                          mode: GateDciodvfy = GateDciodvfy.required) -> list[str]:
     """dciodvfy's error kinds in the output that its input did not have, as `dciodvfy:<kind>` (kinds hold
     no value, see transforms.dciodvfy). `mode`: "required" holds every file with `dciodvfy_not_installed`
     when the tool is missing (nothing unverified is published), "when_installed" skips the comparison
     then, "off" never runs it. A run that fails (`dciodvfy_failed:<error>`) holds the file too."""
-    if mode not in DCIODVFY_MODES:
-        raise ValueError(f"dciodvfy mode must be one of {DCIODVFY_MODES}")
-    if mode == "off" or input_path is None:
+    mode = GateDciodvfy(mode)                  # a value outside the enum raises ValueError naming it
+    if mode is GateDciodvfy.off or input_path is None:
         return []
     if not dciodvfy_available():
-        return ["dciodvfy_not_installed"] if mode == "required" else []
+        return ["dciodvfy_not_installed"] if mode is GateDciodvfy.required else []
     try:
         added = added_error_kinds(error_kinds(input_path), error_kinds(output_path))
     except (OSError, subprocess.SubprocessError) as exc:

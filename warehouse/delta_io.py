@@ -119,6 +119,14 @@ def _registered_location(spark: SparkSession, name: str) -> str | None:
     return None
 
 
+def view_names() -> list[str]:
+    """The dotted names of the product's views (warehouse/views.sql), e.g. metrics.open_quarantine."""
+    import re
+
+    pattern = re.compile(r"^CREATE\s+OR\s+REPLACE\s+VIEW\s+([\w.]+)", re.IGNORECASE)
+    return [m.group(1) for m in map(pattern.match, _view_statements()) if m]
+
+
 def _view_statements() -> list[str]:
     text = "\n".join(line for line in VIEWS_SQL.read_text().splitlines() if not line.lstrip().startswith("--"))
     return [s.strip() for s in text.split(";") if s.strip()]

@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WAREHOUSE_ROOT = REPO_ROOT / "warehouse" / "data"
-WAREHOUSE_ENV = "DEIDLAKE_WAREHOUSE"
+from warehouse.settings import DEFAULT_WAREHOUSE_ROOT, REPO_ROOT, env_name, settings
+
+WAREHOUSE_ENV = env_name("warehouse")
 
 ZONES = ("bronze", "silver", "gold", "metrics")
 
@@ -25,7 +25,7 @@ class Warehouse:
     @classmethod
     def resolve(cls, override: str | os.PathLike | None = None) -> "Warehouse":
         """`override`, else $DEIDLAKE_WAREHOUSE, else the project default under warehouse/data."""
-        chosen = override or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE_ROOT
+        chosen = override or settings().warehouse
         return cls(Path(chosen).expanduser().resolve())
 
     def zone(self, zone: str) -> Path:
@@ -73,6 +73,10 @@ class Warehouse:
     @property
     def checkpoints(self) -> Path:
         return self.root / "_checkpoints"
+
+    def exists(self) -> bool:
+        """Every zone folder is there (what `create` makes): a warehouse, not a mistyped path."""
+        return all(self.zone(zone).is_dir() for zone in ZONES)
 
     def create(self) -> "Warehouse":
         for zone in ZONES:

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from warehouse.layout import REPO_ROOT, Warehouse
+from warehouse.settings import settings as environment_settings
 
-JARS_DIR_ENV = "DEIDLAKE_JARS_DIR"
-DEFAULT_JARS_DIR = REPO_ROOT / "warehouse" / "jvm" / "lib"
 LOG4J_CONFIG = REPO_ROOT / "warehouse" / "jvm" / "log4j2.properties"
 # Delta: the warehouse's table format. Spark NLP: the PHI recognizer's NER engine (Spark 3.5 / Scala 2.12).
 JAR_GROUPS = ("delta", "spark-nlp")
@@ -44,15 +43,15 @@ class SparkSettings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> "SparkSettings":
-        """Defaults, then DEIDLAKE_SPARK_* environment variables, then explicit overrides."""
-        env = os.environ
+        """Defaults, then DEIDLAKE_SPARK_* environment variables (warehouse.settings), then explicit overrides."""
+        env = environment_settings()
         settings = cls(
-            master=env.get("DEIDLAKE_SPARK_MASTER", cls.master),
-            driver_memory=env.get("DEIDLAKE_SPARK_DRIVER_MEMORY", cls.driver_memory),
-            executor_memory=env.get("DEIDLAKE_SPARK_EXECUTOR_MEMORY", cls.executor_memory),
-            shuffle_partitions=int(env.get("DEIDLAKE_SPARK_SHUFFLE_PARTITIONS", cls.shuffle_partitions)),
-            ui_enabled=env.get("DEIDLAKE_SPARK_UI", "0") == "1",
-            java_options=env.get("DEIDLAKE_SPARK_JAVA_OPTIONS", cls.java_options),
+            master=env.spark_master,
+            driver_memory=env.spark_driver_memory,
+            executor_memory=env.spark_executor_memory,
+            shuffle_partitions=env.spark_shuffle_partitions,
+            ui_enabled=env.spark_ui,
+            java_options=env.spark_java_options,
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -62,7 +61,7 @@ class SparkSettings:
 
 
 def jars_dir() -> Path:
-    return Path(os.environ.get(JARS_DIR_ENV, DEFAULT_JARS_DIR))
+    return environment_settings().jars_dir
 
 
 def find_jars(groups: tuple[str, ...] = JAR_GROUPS) -> dict[str, list[Path]]:

@@ -17,6 +17,9 @@ class TableSpec:
     keys: tuple[str, ...]                 # a re-run MERGEs on these: no duplicates
     identified: bool                      # holds PHI in clear: bronze only
     partition_by: tuple[str, ...] = ()
+    # Columns of an identified table that hold no PHI (verdicts, sizes): the product's metrics views may
+    # aggregate them (warehouse/sql_guard.py checks that they use no other column).
+    public_columns: tuple[str, ...] = ()
 
     @property
     def qualified_name(self) -> str:
@@ -29,7 +32,8 @@ class TableSpec:
 
 LANDING_FILES = TableSpec("bronze", "landing_files", schemas.LANDING_FILES,
                           ("batch_id", "relative_path"), identified=True)
-DICOM_FILES = TableSpec("bronze", "dicom_files", schemas.DICOM_FILES, ("sha256",), identified=True)
+DICOM_FILES = TableSpec("bronze", "dicom_files", schemas.DICOM_FILES, ("sha256",), identified=True,
+                        public_columns=("status", "reject_reason", "size_bytes"))
 DICOM_ELEMENTS = TableSpec("bronze", "dicom_elements", schemas.DICOM_ELEMENTS,
                            ("sha256", "element_path"), identified=True, partition_by=("batch_id",))
 DICOM_COMPLEXITY = TableSpec("metrics", "dicom_complexity", schemas.DICOM_COMPLEXITY,

@@ -36,6 +36,7 @@ from transforms.deid.walk import walk_dataset
 from transforms.deid.writer import write_dataset
 from transforms.dicom_io import file_size, find_incompleteness, read_header
 from transforms.keyring import DEMO_SECRET, MODE_ENV, Keyring, SecretError
+from warehouse.settings import Mode, settings
 
 PATIENT_KEY_SOURCES = ("PatientID", "StudyInstanceUID", "SOPInstanceUID")
 
@@ -147,7 +148,7 @@ def usable_keyring(keyring: Keyring | None) -> Keyring:
     """The keyring to use; refuses the demo secret outside demo/test mode, however it was built."""
     if keyring is None:
         return Keyring.from_env()                     # raises SecretError without a real secret
-    if keyring.secret == DEMO_SECRET.encode() and os.environ.get(MODE_ENV, "production") not in ("demo", "test"):
+    if keyring.secret == DEMO_SECRET.encode() and settings().mode not in (Mode.demo, Mode.test):
         raise SecretError(f"the demo secret is refused outside {MODE_ENV}=demo|test")
     return keyring
 

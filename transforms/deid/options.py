@@ -54,6 +54,23 @@ class UnknownOptionError(ValueError):
     """An option name that is not one of PS3.15's (the name is configuration, never PHI)."""
 
 
+# The canonical spelling of every option (the other accepted spellings are the profile table's column
+# names and PS3.15's titles).
+OPTION_NAMES: tuple[str, ...] = (
+    "retain_safe_private", "retain_uids", "retain_device_identity", "retain_institution_identity",
+    "retain_patient_characteristics", "dates=full", "dates=shift", "dates=remove", "clean_descriptors",
+    "clean_structured_content", "clean_graphics")
+
+
+def unknown_option_message(name: str) -> str:
+    """One line: the unknown name, the closest valid one if any, and every valid name."""
+    import difflib
+
+    close = difflib.get_close_matches(name.lower(), OPTION_NAMES, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown de-identification option {name!r}{hint}; valid options: {', '.join(OPTION_NAMES)}"
+
+
 @dataclass(frozen=True)
 class DeidOptions:
     """Which Annex E options apply on top of the Basic Application Level Confidentiality Profile.
@@ -85,7 +102,7 @@ class DeidOptions:
         for name in names:
             key = _normalise(name)
             if key not in _ALIASES:
-                raise UnknownOptionError(f"unknown de-identification option {name!r}")
+                raise UnknownOptionError(unknown_option_message(name))
             field_name, value = _ALIASES[key]
             if field_name in chosen and chosen[field_name] != value:
                 raise UnknownOptionError(f"conflicting choices for {field_name}")

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from transforms.deid.options import DeidOptions
 from transforms.keyring import Keyring
+from transforms.modes import GateDciodvfy
 from transforms.leakage import (
     Expected,
     LeakageMeasures,
@@ -61,7 +62,7 @@ def recheck_candidate_frames(candidates: DataFrame, option_names: tuple[str, ...
 
 
 def measure_headers(candidates: DataFrame, option_names: tuple[str, ...], run_id: str,
-                    files_per_task: int = 16, dciodvfy: str = "required") -> DataFrame:
+                    files_per_task: int = 16, dciodvfy: GateDciodvfy = GateDciodvfy.required) -> DataFrame:
     """`candidates`: sha256, batch_id, run_key, candidate_path, raw_path, output_sha256, elements, rows,
     columns, frames, sop_class_uid, output_syntax. One leakage row per file (pixel figures filled in
     later). `dciodvfy`: see `transforms.leakage.added_validity_errors`."""
@@ -78,7 +79,7 @@ def measure_headers(candidates: DataFrame, option_names: tuple[str, ...], run_id
     return spread.mapInPandas(measure_partition, LEAKAGE_TASK_RESULT).localCheckpoint(eager=True)
 
 
-def _measure_one(row: dict, options: DeidOptions, recognizer: PhiRecognizer, run_id: str, dciodvfy: str) -> dict:
+def _measure_one(row: dict, options: DeidOptions, recognizer: PhiRecognizer, run_id: str, dciodvfy: GateDciodvfy) -> dict:
     out = dict.fromkeys(RESULT_COLUMNS) | {k: row[k] for k in ("sha256", "batch_id", "run_key", "output_sha256")}
     out |= {"measured_at": datetime.now(timezone.utc), "run_id": run_id}
     try:

@@ -13,6 +13,8 @@ fetch_group() {  # name, transitive(true|false)
     echo "jars: $name already present"
     return 0
   fi
+  # Maven resolves the groups' dependencies: install it (and Java 17) if missing, or say what is missing.
+  "$here/check_jvm.sh" --need-maven >/dev/null || return 1
   rm -rf "$out.partial" && mkdir -p "$out.partial"
   if mvn -q -B -U -f "$here/$name/pom.xml" dependency:copy-dependencies \
        -DoutputDirectory="$out.partial" -DincludeScope=runtime \
@@ -22,8 +24,15 @@ fetch_group() {  # name, transitive(true|false)
     echo "jars: $name fetched ($(ls "$out" | wc -l) files)"
   else
     rm -rf "$out.partial"
-    grep -E "ERROR" "$lib/$name.log" | head -n 3 > "$lib/$name.MISSING" || true
-    echo "jars: $name could NOT be fetched from Maven Central; see $lib/$name.MISSING" >&2
+    # The first ERROR lines of Maven's log, else its last lines: never an empty file to point at.
+    { grep -E "ERROR" "$lib/$name.log" | head -n 3; } > "$lib/$name.MISSING" || true
+    [ -s "$lib/$name.MISSING" ] || tail -n 5 "$lib/$name.log" > "$lib/$name.MISSING"
+    if grep -qiE "could not transfer|unknown ?host|connect(ion)? (refused|timed out)|network is unreachable" \
+         "$lib/$name.MISSING"; then
+      echo "jars: $name could NOT be fetched: Maven Central could not be reached ($(head -n 1 "$lib/$name.MISSING" | cut -c1-160)); full log: $lib/$name.log" >&2
+    else
+      echo "jars: $name could NOT be fetched: $(head -n 1 "$lib/$name.MISSING" | cut -c1-200); full log: $lib/$name.log" >&2
+    fi
     return 1
   fi
 }

@@ -1,0 +1,50 @@
+"""The enumerated choices of a run, one enum each: the CLI's `choices`, Dagster's launchpad (an Enum
+config field lists its values and refuses others) and the domain code all take them from here.
+
+They are `StrEnum`s: a member equals its value (`RedactMode.phi == "phi"`), formats as its value in run
+keys and metadata, and pickles to Spark's Python workers as itself. Members are named by their values
+so that a launchpad config reads `redact: phi`, as before the enums.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RedactMode(StrEnum):
+    """Which burned-in text is filled: only PHI (text not known to be safe) or every text region."""
+
+    phi = "phi"
+    all = "all"
+
+
+class LossyJpegPolicy(StrEnum):
+    """JPEG baseline frames that change: re-encode once in the same syntax, or move the file to
+    JPEG-LS lossless (no second lossy generation)."""
+
+    same_syntax = "same_syntax"
+    lossless = "lossless"
+
+
+class GateFrames(StrEnum):
+    """Which frames the leakage gate reads again: every frame (independent of the detector's blind
+    spots), the frames where detection saw text, or only the frames that were redacted."""
+
+    all = "all"
+    text = "text"
+    redacted = "redacted"
+
+
+class GateDciodvfy(StrEnum):
+    """dciodvfy in the gate's structure check (an error kind the input did not have holds the file):
+    required holds every file with `dciodvfy_not_installed` when dicom3tools is missing (nothing
+    unverified is published), when_installed then skips the comparison, off never runs it."""
+
+    required = "required"
+    when_installed = "when_installed"
+    off = "off"
+
+
+def choices(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The values of an enum, in declaration order (for help texts and error messages)."""
+    return tuple(member.value for member in enum)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dagster import AssetSelection, materialize
 
-from orchestration.definitions import ASSETS, build_resources
+from orchestration.graph import ASSETS, build_resources
 from orchestration.instance import dagster_instance
 from orchestration.jobs import BATCH_SELECTION
 from orchestration.partitions import landing_batches

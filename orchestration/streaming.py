@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.resources import PipelineSettings
+from orchestration.runner import run_batch
 from transforms.landing import IGNORED_PREFIXES, IGNORED_SUFFIXES, BatchManifest, BatchRegistry, LandingFile
 from warehouse.layout import Warehouse
 
@@ -254,8 +255,6 @@ class MicroBatchHandler:
         return self.registry.register(earlier.landing_root, list(earlier.files), batch_id), True
 
     def run(self, manifest: BatchManifest):
-        from orchestration.runner import run_batch      # runner imports the definitions, which import us
-
         for attempt in range(1, RUN_ATTEMPTS + 1):
             outcome = run_batch(self.warehouse, manifest, pipeline=self.pipeline)
             if outcome.success or attempt == RUN_ATTEMPTS:

@@ -17,7 +17,9 @@ from orchestration.assets.metrics_report import metrics_throughput_plot
 from orchestration.assets.review import gold_review_report
 from orchestration.assets.silver_headers import silver_deid_headers
 from orchestration.assets.silver_pixels import silver_deid_files
+from orchestration.batch_inputs import RunMemory
 from orchestration.resources import KeyringResource, PipelineSettings, SparkResource, WarehouseResource
+from orchestration.run_ledger import RunLedger
 
 ASSETS = [bronze_dicom_files, dicom_metadata, silver_deid_headers, silver_deid_files, silver_leakage_report,
           gold_dicom_archive, gold_review_report, metrics_throughput_plot]
@@ -35,4 +37,6 @@ def build_resources(warehouse_root: str | None = None, landing: str | None = Non
                                        landing_min_age_seconds=landing_min_age_seconds),
         "keyring": KeyringResource(),
         "pipeline": pipeline or PipelineSettings(),
+        "ledger": RunLedger(),
+        "memory": RunMemory(),
     }

@@ -42,10 +42,11 @@ BATCH_TIMEOUT = 1800
 class Stream:
     """One `deidlake stream` process in its own process group, logging to a file."""
 
-    def __init__(self, warehouse: Path, landing: Path, log: Path, max_files: int, *options: str):
+    def __init__(self, warehouse: Path, landing: Path, log: Path, max_files: int, *options: str,
+                 min_age: float = 1.0, trigger_interval: float = 1.0):
         env = os.environ | {"DEIDLAKE_SPARK_DRIVER_MEMORY": "3g"}
         command = [sys.executable, "-m", "orchestration.cli", "--warehouse", str(warehouse), "stream",
-                   "--landing", str(landing), "--min-age", "1", "--trigger-interval", "1",
+                   "--landing", str(landing), "--min-age", str(min_age), "--trigger-interval", str(trigger_interval),
                    "--max-files-per-trigger", str(max_files), *options]
         with open(log, "ab") as out:
             self.process = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
@@ -101,9 +102,17 @@ def sha256(path: Path) -> str:
 
 def latency_phase(args, warehouse: Path, landing: Path, log: Path, sources: list[Path]) -> dict[str, float]:
     """Steady drops into a running stream; returns the drop time per landing name."""
-    stream = Stream(warehouse, landing, log, args.max_files_per_trigger)
+    stream = Stream(warehouse, landing, log, args.max_files_per_trigger, min_age=args.min_age,
+                    trigger_interval=args.trigger_interval)
     try:
         wait_until(lambda: "streaming" in log.read_text(errors="replace"), 300, "the stream to start", stream)
+        if args.warm_up:
+            # A first file through the graph before the timed drops: latency of a running stream, not of
+            # its JVM's first minutes (the first micro-batch of a new process is reported apart).
+            warm = args.warm_up_file
+            name, _ = drop(warm, landing)
+            wait_until(lambda: name in registered_paths(warehouse / "bronze" / "batches", succeeded_batches(log)),
+                       BATCH_TIMEOUT, "the warm-up file in a succeeded batch", stream)
         dropped = {}
         pause = threading.Event()
         for source in sources:
@@ -195,12 +204,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--files-per-cycle", type=int, default=4)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--min-age", type=float, default=1.0, help="the stream's --min-age")
+    parser.add_argument("--trigger-interval", type=float, default=1.0, help="the stream's --trigger-interval")
+    parser.add_argument("--warm-up", action="store_true",
+                        help="one untimed file through the stream before the timed drops")
     args = parser.parse_args(argv)
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="deidlake-bench-stream-"))
     warehouse, landing, log = work / "warehouse", work / "landing", work / "stream.log"
     landing.mkdir(parents=True, exist_ok=True)
-    sources = distinct_copies(work / "sources", args.files + args.cycles * args.files_per_cycle)
+    sources = distinct_copies(work / "sources", args.files + args.cycles * args.files_per_cycle + 1)
+    args.warm_up_file = sources.pop()
 
     started = time.monotonic()
     dropped = latency_phase(args, warehouse, landing, log, sources[:args.files])
@@ -213,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         "files": len(dropped), "published": len(latencies),
         "quarantined": sum(1 for name in dropped if outcome["contents"][name] in outcome["held"]),
         "interval_seconds": args.interval, "max_files_per_trigger": args.max_files_per_trigger,
+        "min_age_seconds": args.min_age, "trigger_interval_seconds": args.trigger_interval,
+        "warm_up": args.warm_up,
         "latency_median_seconds": round(median(latencies), 1) if latencies else None,
         "latency_p90_seconds": round(percentile(latencies, 0.9), 1) if latencies else None,
         "latency_max_seconds": round(max(latencies), 1) if latencies else None,

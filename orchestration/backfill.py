@@ -15,6 +15,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from orchestration.resources import PipelineSettings
+from orchestration.runner import run_batch
 from transforms.landing import BatchRegistry
 from warehouse import tables
 from warehouse.delta_io import batch_files, read_table
@@ -88,7 +89,6 @@ def backfill(spark: SparkSession, warehouse: Warehouse, batch_ids: list[str], pi
     """Run the whole graph for each batch in turn; a failed batch is reported and the next one runs."""
     import time
 
-    from orchestration.runner import run_batch      # runner imports the definitions
 
     registry = BatchRegistry(warehouse.batch_manifests)
     run_key = pipeline.run_key()

@@ -296,7 +296,7 @@ def _input_dir(path: str) -> Path:
 
 
 def cmd_ingest(args: argparse.Namespace, warehouse: Warehouse) -> int:
-    from orchestration.definitions import INGEST_SELECTION
+    from orchestration.graph import INGEST_SELECTION
 
     return _run_folder(args, warehouse, _input_dir(args.input), INGEST_SELECTION, as_json=False)
 

@@ -10,6 +10,7 @@ holds no PHI).
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,27 @@ class CheckOutcome:
 
 
 class ExpectationRunner:
+    """A file-backed GX context with its suites, validation definitions and checkpoints.
+
+    Building one costs seconds (GX's import, the context's stores, one store write per suite,
+    validation definition and checkpoint): `for_root` keeps one per warehouse for the life of the
+    process, and each suite's objects are stored once and then reused (a run names its batch in the
+    validation's run name, not in a new checkpoint per batch).
+    """
+
+    _by_root: dict[Path, "ExpectationRunner"] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def for_root(cls, root: str | os.PathLike) -> "ExpectationRunner":
+        """This process's runner for the context rooted at `root` (built on first use)."""
+        key = Path(root).resolve()
+        with cls._lock:
+            runner = cls._by_root.get(key)
+            if runner is None or not (key / "gx").is_dir():       # a warehouse deleted and made again
+                runner = cls._by_root[key] = cls(key)
+            return runner
+
     def __init__(self, root: str | os.PathLike):
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -46,6 +68,8 @@ class ExpectationRunner:
         self.asset = self._get_or_add(source.get_asset, lambda: source.add_dataframe_asset(name="report"), "report")
         self.batch = self._get_or_add(self.asset.get_batch_definition,
                                       lambda: self.asset.add_batch_definition_whole_dataframe("whole"), "whole")
+        self._checkpoints: dict[str, tuple[tuple, object]] = {}     # suite -> (expectations, checkpoint)
+        self._validating = threading.Lock()     # one context, its stores and Data Docs: one validation at a time
 
     def _spark_source(self, name: str):
         """The Spark data source, with GX's caching of validated frames off.
@@ -75,12 +99,12 @@ class ExpectationRunner:
         """One outcome per rule, in the rules' order. `report` should be materialized (GX reads it once per
         metric graph and does not cache it)."""
         expectations = [self._expectation(rule) for rule in rules]
-        return self._run(report, LEAKAGE_SUITE, expectations, f"leakage-{batch_id}")
+        return self._run(report, LEAKAGE_SUITE, expectations, batch_id)
 
     def validate_accounting(self, outcomes: DataFrame, batch_id: str) -> CheckOutcome:
         expectation = self.gx.expectations.ExpectColumnValuesToBeBetween(
             column="outcomes", min_value=1, max_value=1, meta={CHECK_KEY: ACCOUNTING_SUITE})
-        return self._run(outcomes, ACCOUNTING_SUITE, [expectation], f"accounting-{batch_id}")[0]
+        return self._run(outcomes, ACCOUNTING_SUITE, [expectation], batch_id)[0]
 
     def _expectation(self, rule: LeakageRule):
         meta = {CHECK_KEY: rule.check}
@@ -90,22 +114,36 @@ class ExpectationRunner:
         return self.gx.expectations.ExpectColumnValuesToBeBetween(column=rule.column, min_value=rule.low,
                                                                   max_value=rule.high, meta=meta)
 
-    def _run(self, frame: DataFrame, suite_name: str, expectations: list, checkpoint_name: str) -> list[CheckOutcome]:
+    def _run(self, frame: DataFrame, suite_name: str, expectations: list, batch_id: str) -> list[CheckOutcome]:
         """Validate every expectation in one suite: GX then resolves their metrics in one graph over the frame
         and renders the Data Docs once (a suite per rule cost a docs build per rule, ~1 s each)."""
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        with self._validating:
+            checkpoint = self._checkpoint(suite_name, expectations)
+            result = checkpoint.run(batch_parameters={"dataframe": frame},
+                                    run_id=RunIdentifier(run_name=f"{suite_name}-{batch_id}"))
+        [validation] = result.run_results.values()
+        outcomes = [_outcome(r) for r in validation.results]
+        order = [e.meta[CHECK_KEY] for e in expectations]
+        return sorted(outcomes, key=lambda o: order.index(o.name))
+
+    def _checkpoint(self, suite_name: str, expectations: list):
+        """The suite's checkpoint, stored once per process and again only if its expectations change."""
         gx = self.gx
+        configs = tuple(repr(e.configuration) for e in expectations)
+        cached = self._checkpoints.get(suite_name)
+        if cached is not None and cached[0] == configs:
+            return cached[1]
         suite = self._replace(self.context.suites, gx.ExpectationSuite(name=suite_name, expectations=expectations))
         definition = self._replace(self.context.validation_definitions,
                                    gx.ValidationDefinition(name=suite_name, data=self.batch, suite=suite))
         result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": [INDEX_COLUMN]}
         checkpoint = self._replace(self.context.checkpoints, gx.Checkpoint(
-            name=checkpoint_name, validation_definitions=[definition], result_format=result_format,
+            name=suite_name, validation_definitions=[definition], result_format=result_format,
             actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")]))
-        result = checkpoint.run(batch_parameters={"dataframe": frame})
-        [validation] = result.run_results.values()
-        outcomes = [_outcome(r) for r in validation.results]
-        order = [e.meta[CHECK_KEY] for e in expectations]
-        return sorted(outcomes, key=lambda o: order.index(o.name))
+        self._checkpoints[suite_name] = (configs, checkpoint)
+        return checkpoint
 
     @staticmethod
     def _replace(store, item):

@@ -11,6 +11,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from dagster import ConfigurableResource
 from transforms.keyring import Keyring
 from transforms.modes import GateDciodvfy, GateFrames, LossyJpegPolicy, RedactMode
+from warehouse.driver_slots import release_driver_slots
 from warehouse.layout import Warehouse
 from warehouse.spark_session import SparkSettings, build_spark_session
 
@@ -45,6 +46,7 @@ class SparkResource(LazyPySparkResource):
         if self.stop_on_teardown and self._spark_session is not None:
             self._spark_session.stop()
             self._spark_session = None
+            release_driver_slots()
 
 
 class WarehouseResource(ConfigurableResource):

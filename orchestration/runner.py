@@ -7,9 +7,9 @@ from pathlib import Path
 
 from dagster import AssetSelection, materialize
 
-from orchestration.definitions import ASSETS, build_resources
+from orchestration.graph import ASSETS, build_resources
 from orchestration.instance import dagster_instance
-from orchestration.jobs import BATCH_SELECTION
+from orchestration.jobs import BATCH_SELECTION, WAREHOUSE_TAG, warehouse_tag
 from orchestration.partitions import landing_batches
 from orchestration.progress import CLI_RUN, PROCESS_TAG, PROCESS_TOKEN
 from orchestration.resources import PipelineSettings
@@ -17,6 +17,7 @@ from transforms.landing import BatchManifest, BatchRegistry, list_landing_files
 from warehouse.layout import Warehouse
 
 
+SOURCE_TAG = "deidlake/source"     # which way a run was started: cli, stream, ...
 # Dagster's console logger prints every engine event at DEBUG: a CLI run shows INFO and above.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
@@ -41,7 +42,8 @@ def register_folder(warehouse: Warehouse, input_dir: str | Path, batch_id: str |
 
 
 def run_batch(warehouse: Warehouse, manifest: BatchManifest, selection: AssetSelection | None = None,
-              run_config: dict | None = None, pipeline: PipelineSettings | None = None) -> BatchRun:
+              run_config: dict | None = None, pipeline: PipelineSettings | None = None,
+              tags: dict[str, str] | None = None) -> BatchRun:
     """Materialize the graph (or a selection of it) for one batch, in this process."""
     instance = dagster_instance(warehouse)
     instance.add_dynamic_partitions(landing_batches.name, [manifest.batch_id])
@@ -54,6 +56,7 @@ def run_batch(warehouse: Warehouse, manifest: BatchManifest, selection: AssetSel
         resources=build_resources(str(warehouse.root), stop_spark_on_teardown=False, pipeline=pipeline),
         run_config={**QUIET_CONSOLE, **CLI_RUN.run_config(), **(run_config or {})},
         raise_on_error=False,
-        tags={"deidlake/source": "cli", PROCESS_TAG: PROCESS_TOKEN},      # PROCESS_TAG: the progress display
+        tags={SOURCE_TAG: "cli", WAREHOUSE_TAG: warehouse_tag(str(warehouse.root)),
+              PROCESS_TAG: PROCESS_TOKEN, **(tags or {})},       # PROCESS_TAG: the progress display
     )
     return BatchRun(manifest, result.run_id, result.success)

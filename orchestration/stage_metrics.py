@@ -10,8 +10,7 @@ from datetime import datetime, timezone
 from dagster import MetadataValue
 from pyspark.sql import SparkSession
 
-from warehouse import tables
-from warehouse.delta_io import append_rows
+from orchestration.run_ledger import RunLedger
 from warehouse.layout import Warehouse
 
 
@@ -29,13 +28,12 @@ class StageTimer:
     def seconds(self) -> float:
         return time.perf_counter() - self._t0
 
-    def record(self, spark: SparkSession, warehouse: Warehouse, files: int, bytes_: int,
+    def record(self, ledger: RunLedger, spark: SparkSession, warehouse: Warehouse, files: int, bytes_: int,
                frames: int | None = None, rejected: int | None = None) -> float:
+        """The stage's metrics.stage_runs row, handed to the run's ledger (written once per run)."""
         seconds = self.seconds
-        row = [(self.run_id, self.batch_id, self.stage, self.started_at, float(seconds), int(files),
-                int(bytes_), frames, rejected)]
-        # Keyed on this run's id: new by construction, so a cheap append is enough.
-        append_rows(spark, warehouse, tables.STAGE_RUNS, spark.createDataFrame(row, tables.STAGE_RUNS.schema))
+        ledger.stage(spark, warehouse, (self.run_id, self.batch_id, self.stage, self.started_at, float(seconds),
+                                        int(files), int(bytes_), frames, rejected))
         return seconds
 
 

@@ -1,10 +1,13 @@
-"""Streaming mode: Spark Structured Streaming over the landing folder, one landing batch per micro-batch.
+"""Streaming mode: Spark Structured Streaming over a source of landing files, one landing batch per micro-batch.
 
-The stream only decides *which* files form the next batch; the work is the batch graph itself
-(`orchestration.runner.run_batch`), so streaming and batch runs share one implementation. Spark's file
-source lists the landing folder (paths, sizes and times only: the `content` column is pruned, so no byte
-is read by Spark), takes at most `max_files_per_trigger` new files per micro-batch, and records in its
-checkpoint which files each micro-batch holds before the batch runs. Each micro-batch:
+The stream only decides *which* inputs form the next batch; the work is the batch graph itself
+(`orchestration.runner.run_batch`), run in this process and Spark session: a long-lived stream keeps its
+JVM, its Python workers (with their OCR engines and detection model), the Great Expectations context
+and the Delta logs it has read warm, so a micro-batch pays the graph's per-run cost, not a new job's.
+Where the inputs come from is a `StreamSource` (`orchestration.stream_sources`): the landing folder
+(Spark's file source: paths, sizes and times only, no byte read by Spark) or, later, a message source.
+The source takes at most `max_files_per_trigger` new inputs per micro-batch, and Spark records in its
+checkpoint which inputs each micro-batch holds before the batch runs. Each micro-batch:
 
 1. becomes a landing batch manifest whose id is derived from the micro-batch (epoch and paths), so a
    micro-batch replayed after a crash re-registers the *same* batch;
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import signal
 import threading
 import time
@@ -30,22 +32,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.resources import PipelineSettings
-from transforms.landing import IGNORED_PREFIXES, IGNORED_SUFFIXES, BatchManifest, BatchRegistry, LandingFile
+from orchestration.runner import SOURCE_TAG, BatchRun, run_batch
+from orchestration.stream_sources import (  # noqa: F401 - the folder source's helpers, re-exported
+    FolderSource,
+    ListedFile,
+    ListedItem,
+    StreamSource,
+    files_hidden_from_spark,
+    is_ignored,
+    local_path,
+    settle,
+)
+from transforms.landing import BatchManifest, BatchRegistry
 from warehouse.layout import Warehouse
 
-# The binaryFile source has a fixed schema, but a streaming source must be given it.
-BINARY_FILE_SCHEMA = "path STRING, modificationTime TIMESTAMP, length BIGINT, content BINARY"
-# Spark's file source skips files older than `maxFileAge` (default 7 days) relative to the newest file it
-# has seen: an archive copied with its original times (cp -p, rsync -t) would be skipped silently.
-# Nothing in a landing folder is too old to be de-identified.
-NO_MAX_FILE_AGE = "3650000d"
-# Spark's file listing hides names starting with "_" (its own metadata convention) or "."; see
-# `files_hidden_from_spark`.
-SPARK_HIDDEN_PREFIXES = ("_", ".")
-STREAM_SOURCE = "stream"
-# A run that fails is tried once more before the stream stops: a concurrent writer to the same Delta
-# table (a UI run of another batch) fails a MERGE that succeeds when repeated.
-RUN_ATTEMPTS = 2
+STREAM_SOURCE = "stream"          # the prefix of every stream batch id (sorted after dated batch ids)
+STREAM_TAG = "deidlake/stream"    # on each run of a stream: its checkpoint's name
 Log = Callable[[str], None]
 
 
@@ -69,31 +71,41 @@ class StreamAlreadyRunning(RuntimeError):
 
 @dataclass(frozen=True)
 class StreamSettings:
-    """How the landing folder is watched (defaults suit a small deployment; see docs/operations.md)."""
+    """How the stream triggers (defaults suit a small deployment; see docs/operations.md), and its source.
 
-    landing: Path
+    Without `source`, the source is the landing folder `landing` (`FolderSource`, with
+    `max_files_per_trigger` and `min_age_seconds`); another source brings its own limits.
+    """
+
+    landing: Path | None = None
     max_files_per_trigger: int = 16
     trigger_interval_seconds: float = 10.0
     trigger: str = "continuous"              # continuous | available_now (all there, then exit) | once
     min_age_seconds: float = 5.0             # a younger file may still be being written: wait for it
     output: Path | None = None               # also copy each batch's published files here
-    checkpoint: Path | None = None           # default: <warehouse>/_checkpoints/stream/<landing digest>
+    checkpoint: Path | None = None           # default: <warehouse>/_checkpoints/<source's checkpoint name>
+    source: StreamSource | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "landing", Path(self.landing).absolute())
+        if self.landing is not None:
+            object.__setattr__(self, "landing", Path(self.landing).absolute())
         if self.trigger not in ("continuous", "available_now", "once"):
             raise ValueError(f"unknown trigger {self.trigger!r}")
         if self.max_files_per_trigger < 1:
             raise ValueError("max_files_per_trigger must be at least 1")
         if self.trigger_interval_seconds < 0 or self.min_age_seconds < 0:
             raise ValueError("intervals and ages cannot be negative")
+        if self.source is None and self.landing is None:
+            raise ValueError("a stream needs a source or a landing folder")
+
+    def stream_source(self) -> StreamSource:
+        return self.source or FolderSource(self.landing, self.max_files_per_trigger, self.min_age_seconds)
 
     def checkpoint_dir(self, warehouse: Warehouse) -> Path:
-        """One checkpoint per landing folder, named by a digest (folder names may carry PHI)."""
+        """One checkpoint per source, named by a digest (folder names may carry PHI)."""
         if self.checkpoint:
             return Path(self.checkpoint)
-        digest = hashlib.sha256(str(self.landing.resolve()).encode()).hexdigest()[:16]
-        return warehouse.checkpoints / STREAM_SOURCE / digest
+        return warehouse.checkpoints / self.stream_source().checkpoint_name
 
 
 @dataclass
@@ -112,22 +124,7 @@ class StreamReport:
         return self.error is None
 
 
-# ---------------------------------------------------------------------------------------------- files
-
-def local_path(spark_path: str) -> Path:
-    """The local file behind a path of Spark's file source (`file:/abs/path`, not percent-encoded)."""
-    for prefix in ("file://", "file:"):
-        if spark_path.startswith(prefix):
-            return Path(spark_path[len(prefix):])
-    return Path(spark_path)
-
-
-def is_ignored(relative_path: str) -> bool:
-    """The landing folder's rule (`transforms.landing`): hidden, partial or temporary files wait."""
-    parts = relative_path.split("/")
-    return (any(part.startswith(IGNORED_PREFIXES) for part in parts)
-            or parts[-1].endswith(IGNORED_SUFFIXES))
-
+# ---------------------------------------------------------------------------------------------- micro-batches
 
 def stream_batch_id(epoch_id: int, relative_paths: list[str]) -> str:
     """Deterministic per micro-batch: a replay registers the same batch; a new checkpoint cannot collide."""
@@ -135,68 +132,16 @@ def stream_batch_id(epoch_id: int, relative_paths: list[str]) -> str:
     return f"{STREAM_SOURCE}-{epoch_id:06d}-{digest}"
 
 
-@dataclass(frozen=True)
-class ListedFile:
-    """A file as Spark's source listed it: its size and time are the fallback if it vanishes."""
-
-    relative_path: str
-    size_bytes: int
-    mtime_ns: int
-
-
-def settle(landing: Path, listed: list[ListedFile], min_age_seconds: float,
-           clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep
-           ) -> list[LandingFile]:
-    """Wait until every file is `min_age_seconds` old, then describe it as it is now.
-
-    Spark lists a file as soon as it appears. A file still being copied would be ingested truncated (and
-    rejected), and its complete version would never be listed again (same path). So a micro-batch waits
-    for its youngest files; a writer that keeps appending keeps moving its time forward and is waited on
-    again. Writers that copy to `name.part` and rename need no wait. A file deleted after it was listed
-    is kept with its listed size: bronze records it as unreadable rather than losing track of it.
-    """
-    pending = {f.relative_path: f for f in listed}
-    settled: dict[str, LandingFile] = {}
-    while pending:
-        waits = []
-        for relative, item in list(pending.items()):
-            try:
-                stat = (landing / relative).stat()
-            except OSError:              # gone or unreadable: bronze says so, the file is not lost
-                settled[relative] = LandingFile(relative, item.size_bytes, item.mtime_ns)
-                del pending[relative]
-                continue
-            age = clock() - stat.st_mtime_ns / 1e9
-            if age >= min_age_seconds:
-                settled[relative] = LandingFile(relative, stat.st_size, stat.st_mtime_ns)
-                del pending[relative]
-            else:
-                waits.append(min_age_seconds - age)
-        if waits:
-            sleep(max(waits))
-    return [settled[f.relative_path] for f in listed]
-
-
-def files_hidden_from_spark(landing: Path) -> int:
-    """How many landing files Spark's listing will never show (names starting with "_")."""
-    hidden = 0
-    for dirpath, dirnames, filenames in os.walk(landing):
-        relative_dir = Path(dirpath).relative_to(landing)
-        if any(part.startswith(SPARK_HIDDEN_PREFIXES) for part in relative_dir.parts):
-            hidden += sum(1 for name in filenames if not is_ignored(name))
-            continue
-        hidden += sum(1 for name in filenames if name.startswith("_"))
-    return hidden
-
-
-# ---------------------------------------------------------------------------------------------- micro-batches
-
 class MicroBatchHandler:
     """The `foreachBatch` function: one micro-batch -> one landing batch -> one run of the graph."""
 
-    def __init__(self, warehouse: Warehouse, settings: StreamSettings, pipeline: PipelineSettings, log: Log):
+    def __init__(self, warehouse: Warehouse, settings: StreamSettings, pipeline: PipelineSettings, log: Log,
+                 run: Callable[..., BatchRun] = run_batch):
         self.warehouse = warehouse
         self.settings = settings
+        self.source = settings.stream_source()
+        self.stream_id = settings.checkpoint_dir(warehouse).name     # tags this stream's runs
+        self.run_graph = run
         self.pipeline = pipeline
         self.log = log
         self.registry = BatchRegistry(warehouse.batch_manifests)
@@ -211,22 +156,12 @@ class MicroBatchHandler:
             raise StreamStopping(f"micro-batch {epoch_id} is left for the next start")
         self.in_flight.set()
         try:
-            self.process(self.listed_files(micro_batch.collect()), epoch_id)
+            self.process(self.source.listed(micro_batch.collect()), epoch_id)
             self.last_epoch = epoch_id
         finally:
             self.in_flight.clear()
 
-    def listed_files(self, rows) -> list[ListedFile]:
-        files = []
-        for row in rows:
-            relative = os.path.relpath(local_path(row["path"]), self.settings.landing)
-            if relative.startswith("..") or is_ignored(relative):
-                continue
-            mtime_ns = int(row["modificationTime"].timestamp() * 1e9) if row["modificationTime"] else 0
-            files.append(ListedFile(Path(relative).as_posix(), int(row["length"] or 0), mtime_ns))
-        return sorted(files, key=lambda f: f.relative_path)
-
-    def process(self, listed: list[ListedFile], epoch_id: int) -> None:
+    def process(self, listed: list[ListedItem], epoch_id: int) -> None:
         if not listed:
             return                       # only ignored files: nothing to register, commit the micro-batch
         started = time.monotonic()
@@ -242,25 +177,21 @@ class MicroBatchHandler:
                  f"{' (replayed)' if replayed else ''}, run {outcome.run_id} succeeded in "
                  f"{time.monotonic() - started:.1f} s")
 
-    def manifest_for(self, epoch_id: int, listed: list[ListedFile]) -> tuple[BatchManifest, bool]:
-        """The micro-batch's manifest: the one a killed attempt wrote, else a new one of settled files."""
+    def manifest_for(self, epoch_id: int, listed: list[ListedItem]) -> tuple[BatchManifest, bool]:
+        """The micro-batch's manifest: the one a killed attempt wrote, else a new one of landed files."""
         batch_id = stream_batch_id(epoch_id, [f.relative_path for f in listed])
         try:
             earlier = self.registry.read(batch_id)
         except KeyError:
-            files = settle(self.settings.landing, listed, self.settings.min_age_seconds)
-            return self.registry.register(self.settings.landing, files, batch_id), False
+            landed = self.source.land(listed)
+            return self.registry.register(landed.root, landed.files, batch_id), False
         # Re-register the same files: heals a crash between the manifest and the registry index.
         return self.registry.register(earlier.landing_root, list(earlier.files), batch_id), True
 
-    def run(self, manifest: BatchManifest):
-        from orchestration.runner import run_batch      # runner imports the definitions, which import us
-
-        for attempt in range(1, RUN_ATTEMPTS + 1):
-            outcome = run_batch(self.warehouse, manifest, pipeline=self.pipeline)
-            if outcome.success or attempt == RUN_ATTEMPTS:
-                return outcome
-            self.log(f"run {outcome.run_id} of batch {manifest.batch_id} failed: trying again")
+    def run(self, manifest: BatchManifest) -> BatchRun:
+        """One run of the graph; a lost Delta race inside it is retried where it happened (`delta_io`)."""
+        return self.run_graph(self.warehouse, manifest, pipeline=self.pipeline,
+                              tags={SOURCE_TAG: STREAM_SOURCE, STREAM_TAG: self.stream_id})
 
     def export(self, manifest: BatchManifest) -> None:
         if self.settings.output is None:
@@ -275,18 +206,8 @@ class MicroBatchHandler:
 
 # ---------------------------------------------------------------------------------------------- the query
 
-def landing_source(spark, settings: StreamSettings):
-    """New landing files, listed by Spark's file source: path, size and time; `content` is never read."""
-    return (spark.readStream.format("binaryFile").schema(BINARY_FILE_SCHEMA)
-            .option("recursiveFileLookup", "true")
-            .option("maxFilesPerTrigger", settings.max_files_per_trigger)
-            .option("maxFileAge", NO_MAX_FILE_AGE)
-            .load(str(settings.landing))
-            .select("path", "length", "modificationTime"))
-
-
 def start_query(spark, settings: StreamSettings, checkpoint: Path, handler: MicroBatchHandler):
-    writer = (landing_source(spark, settings).writeStream.queryName(f"deidlake-{checkpoint.name}")
+    writer = (handler.source.read_stream(spark).writeStream.queryName(f"deidlake-{checkpoint.name}")
               .foreachBatch(handler).option("checkpointLocation", str(checkpoint)))
     if settings.trigger == "available_now":
         writer = writer.trigger(availableNow=True)
@@ -340,11 +261,10 @@ def run_stream(spark, warehouse: Warehouse, settings: StreamSettings, pipeline: 
     handler = MicroBatchHandler(warehouse, settings, pipeline, log)
     started = time.monotonic()
     with exclusive_checkpoint(checkpoint):
-        _warn_hidden_files(settings.landing, log)
-        _fail_orphaned_runs(warehouse, log)
+        handler.source.before_start(log)
+        _fail_orphaned_runs(warehouse, handler.stream_id, log)
         query = start_query(spark, settings, checkpoint, handler)
-        log(f"streaming {settings.landing.name or settings.landing} "
-            f"(checkpoint {checkpoint.name}, trigger {settings.trigger})")
+        log(f"streaming {handler.source.describe()} (checkpoint {checkpoint.name}, trigger {settings.trigger})")
         try:
             _wait(query, poll_seconds)
         except BaseException:
@@ -384,21 +304,15 @@ def _finish_micro_batch(handler: MicroBatchHandler, checkpoint: Path, log: Log, 
     log("stopping")
 
 
-def _warn_hidden_files(landing: Path, log: Log) -> None:
-    hidden = files_hidden_from_spark(landing) if landing.is_dir() else 0
-    if hidden:
-        log(f"warning: {hidden} landing files have a name or folder starting with '_', which Spark's file "
-            "source never lists; rename them or ingest them with `deidlake run`")
-
-
-def _fail_orphaned_runs(warehouse: Warehouse, log: Log) -> None:
-    """Runs of stream batches left STARTED by a killed stream: we hold the lock, so nobody runs them."""
+def _fail_orphaned_runs(warehouse: Warehouse, stream_id: str, log: Log) -> None:
+    """Runs of this stream left STARTED by a killed process: we hold its lock, so nobody runs them (runs of
+    other streams, backfills and CLI runs going on meanwhile are left alone)."""
     from dagster import DagsterRunStatus, RunsFilter
 
     from orchestration.instance import dagster_instance
 
     instance = dagster_instance(warehouse)
-    started = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED], tags={"deidlake/source": "cli"}))
+    started = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED], tags={STREAM_TAG: stream_id}))
     for run in started:
         if str(run.tags.get("dagster/partition", "")).startswith(f"{STREAM_SOURCE}-"):
             instance.report_run_failed(run, "the stream process running it was killed; replayed at restart")

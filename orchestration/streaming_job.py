@@ -10,6 +10,7 @@ micro-batch appears as its own run of the asset graph, for its `stream-...` part
 from dagster import Config, OpExecutionContext, in_process_executor, job, op
 
 from orchestration.resources import PipelineSettings, SparkResource, WarehouseResource
+from orchestration.streaming import StreamSettings, run_stream
 
 
 class StreamConfig(Config):
@@ -26,8 +27,6 @@ class StreamConfig(Config):
                 "batch and runs the asset graph. Runs until the run is terminated.")
 def landing_stream(context: OpExecutionContext, config: StreamConfig, spark: SparkResource,
                    warehouse: WarehouseResource, pipeline: PipelineSettings) -> None:
-    from orchestration.streaming import StreamSettings, run_stream
-
     settings = StreamSettings(landing=config.landing or warehouse.landing_dir,
                               max_files_per_trigger=config.max_files_per_trigger,
                               trigger_interval_seconds=config.trigger_interval_seconds,

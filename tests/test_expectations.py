@@ -37,3 +37,17 @@ def test_a_context_made_with_gx_defaults_stops_caching_what_it_validates(spark, 
     assert runner.validate_accounting(_outcomes(spark), "batch-1").evaluated == 4
     assert spark_cache_is_empty(spark)
     assert not gx.get_context(mode="file", project_root_dir=str(root)).data_sources.get("deidlake").persist
+
+
+def test_one_runner_per_warehouse_per_process_and_its_suites_stored_once(spark, tmp_path):
+    """A run of a long-lived process (stream, backfill) reuses the context and the stored suite: the
+    second validation rewrites no suite, validation definition or checkpoint (GX writes one file each)."""
+    runner = ExpectationRunner.for_root(tmp_path / "gx")
+    assert ExpectationRunner.for_root(tmp_path / "gx") is runner
+    runner.validate_accounting(_outcomes(spark), "batch-1")
+    stores = [tmp_path / "gx" / "gx" / folder for folder in ("expectations", "validation_definitions", "checkpoints")]
+    stored = {p: p.stat().st_mtime_ns for folder in stores for p in folder.rglob("*.json")}
+    assert len(stored) == 3
+    second = runner.validate_accounting(_outcomes(spark), "batch-2")
+    assert second.failing_hashes == ("b" * 64, "c" * 64)
+    assert {p: p.stat().st_mtime_ns for p in stored} == stored

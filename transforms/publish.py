@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 CHUNK = 4 * 1024 * 1024
@@ -34,12 +35,23 @@ def publish_file(candidate: str | os.PathLike, gold_root: str | os.PathLike, rel
     if file_sha256(candidate) != expected_sha256:
         raise ValueError("candidate changed after verification")      # never publish unverified bytes
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.incoming")
-    shutil.copyfile(candidate, tmp)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.chmod(tmp, 0o444)
-    os.replace(tmp, target)
+    # A name of this writer's own, then a hard link into place, which fails if the path exists: two
+    # runs publishing the same content at once never write one file together, and never replace a
+    # published file; the second finds the first's file and checks its bytes.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.incoming")
+    try:
+        shutil.copyfile(candidate, tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o444)
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            if file_sha256(target) != expected_sha256:
+                raise PublishConflict(relative) from None
+            return False
+    finally:
+        tmp.unlink(missing_ok=True)
     return True
 
 

@@ -1,17 +1,86 @@
-"""Creating, merging into and reading the Delta tables of the registry, and the SQL catalog."""
+"""Creating, merging into and reading the Delta tables of the registry, and the SQL catalog.
+
+Concurrent writers. Runs of different batches (CLI runs, backfill partitions, sensor runs, the stream)
+write the same tables at once, and Delta's optimistic concurrency decides (docs/operations.md,
+"Concurrent runs"):
+- rows that belong to one batch live in tables partitioned by `batch_id`, and every write names its
+  batch in the MERGE condition (`scope`), so writers of different batches read and write disjoint
+  partitions and never conflict;
+- rows keyed on a content (sha256) are shared by every batch holding that content: two batches that
+  insert the same new content *must* conflict (one of them would duplicate it), so those MERGEs keep
+  the whole key and a conflict is retried (`COMMIT_RETRY`): the retry re-reads the table and inserts
+  only what is still missing;
+- records that are new by construction (stage metrics, gate checks, keyed on the run id) are blind
+  appends, which never conflict with each other.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from delta.exceptions import (
+    ConcurrentAppendException,
+    ConcurrentDeleteDeleteException,
+    ConcurrentDeleteReadException,
+    ConcurrentTransactionException,
+    ConcurrentWriteException,
+    DeltaConcurrentModificationException,
+    MetadataChangedException,
+    ProtocolChangedException,
+)
 from delta.tables import DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 
 from warehouse.layout import Warehouse
 from warehouse.tables import TABLES, TableSpec
 
 VIEWS_SQL = Path(__file__).with_name("views.sql")
+LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# What Delta raises when another transaction committed first and this one's reads or writes overlap it.
+CONCURRENT_COMMIT_ERRORS = (
+    DeltaConcurrentModificationException, ConcurrentWriteException, MetadataChangedException,
+    ProtocolChangedException, ConcurrentAppendException, ConcurrentDeleteReadException,
+    ConcurrentDeleteDeleteException, ConcurrentTransactionException,
+)
+
+
+@dataclass(frozen=True)
+class CommitRetry:
+    """Bounded retry of one Delta operation that lost a race: exponential backoff with full jitter, so
+    writers that collided do not collide again in step. 8 attempts wait at most ~50 s in all."""
+
+    attempts: int = 8
+    first_delay_seconds: float = 0.5
+    max_delay_seconds: float = 16.0
+
+    def delay(self, attempt: int, rng: random.Random = random.Random()) -> float:
+        return rng.uniform(0, min(self.max_delay_seconds, self.first_delay_seconds * 2 ** (attempt - 1)))
+
+    def run(self, operation: Callable[[], T], what: str, sleep: Callable[[float], None] = time.sleep) -> T:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return operation()
+            except CONCURRENT_COMMIT_ERRORS as exc:
+                if attempt == self.attempts:
+                    raise
+                pause = self.delay(attempt)
+                LOG.info("%s lost a concurrent commit (%s, attempt %d of %d): again in %.1f s", what,
+                         type(exc).__name__, attempt, self.attempts, pause)
+                sleep(pause)
+        raise AssertionError("unreachable")
+
+
+COMMIT_RETRY = CommitRetry()
 
 
 def table_location(warehouse: Warehouse, spec: TableSpec) -> str:
@@ -31,7 +100,27 @@ def ensure_table(spark: SparkSession, warehouse: Warehouse, spec: TableSpec) -> 
     builder = DeltaTable.createIfNotExists(spark).location(location).addColumns(spec.schema)
     if spec.partition_by:
         builder = builder.partitionedBy(*spec.partition_by)
-    builder.execute()
+    for attempt in range(1, COMMIT_RETRY.attempts + 1):
+        try:
+            builder.execute()
+            return
+        except (*CONCURRENT_COMMIT_ERRORS, AnalysisException):
+            # Two first runs of a warehouse create the same table at once. The loser sees a commit
+            # conflict, or (between the winner's log folder and its first commit) a table that "doesn't
+            # exist". Once the winner's commit is there, the table is made: forget what this JVM cached.
+            _forget_cached_log(spark, location)
+            if _has_commits(Path(location)):
+                return
+            if attempt == COMMIT_RETRY.attempts:
+                raise
+            time.sleep(COMMIT_RETRY.delay(attempt))
+
+
+def _forget_cached_log(spark: SparkSession, location: str) -> None:
+    """Drop this JVM's cached Delta log of `location` (stale after another process created the table)."""
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(location)
+    jvm.org.apache.spark.sql.delta.DeltaLog.invalidateCache(spark._jsparkSession, path)
 
 
 def _has_commits(location: Path) -> bool:
@@ -48,31 +137,55 @@ def read_table(spark: SparkSession, warehouse: Warehouse, spec: TableSpec) -> Da
     return spark.read.format("delta").load(table_location(warehouse, spec))
 
 
-def merge_new_rows(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame) -> None:
-    """Insert the rows whose keys are not in the table yet: re-running a batch adds nothing."""
-    _merge(spark, warehouse, spec, rows, update_existing=False)
+def merge_new_rows(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame,
+                   scope: dict[str, str] | None = None) -> None:
+    """Insert the rows whose keys are not in the table yet: re-running a batch adds nothing.
+
+    `scope` ({"batch_id": ...}) confines the MERGE to the partitions of the table holding those values
+    (every row written must carry them): writers of other batches then never conflict with this one.
+    """
+    _merge(spark, warehouse, spec, rows, update_existing=False, scope=scope)
 
 
 def upsert_rows(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame,
-                update_columns: tuple[str, ...] | None = None) -> None:
+                update_columns: tuple[str, ...] | None = None, scope: dict[str, str] | None = None) -> None:
     """Insert new keys; on existing keys replace `update_columns` (default: every column)."""
-    _merge(spark, warehouse, spec, rows, update_existing=True, update_columns=update_columns)
+    _merge(spark, warehouse, spec, rows, update_existing=True, update_columns=update_columns, scope=scope)
+
+
+def merge_condition(spec: TableSpec, scope: dict[str, str] | None = None) -> str:
+    """The key equality, led by the scope's literal partition values (what Delta's conflict check reads)."""
+    scoped = []
+    for column, value in sorted((scope or {}).items()):
+        if column not in spec.partition_by:
+            raise ValueError(f"{spec.qualified_name} is not partitioned by {column}: a scope would not isolate")
+        scoped.append(f"t.`{column}` = '{_sql_string(value)}'")
+    return " AND ".join(scoped + [f"t.`{k}` = s.`{k}`" for k in spec.keys])
+
+
+def _sql_string(value: str) -> str:
+    return str(value).replace("\\", "\\\\").replace("'", "\\'")
 
 
 def _merge(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame,
-           update_existing: bool, update_columns: tuple[str, ...] | None = None) -> None:
+           update_existing: bool, update_columns: tuple[str, ...] | None = None,
+           scope: dict[str, str] | None = None) -> None:
     ensure_table(spark, warehouse, spec)
     rows = rows.select(*spec.schema.fieldNames()).dropDuplicates(list(spec.keys))
     if rows.isEmpty():      # a re-run usually brings nothing new: skip the MERGE's fixed cost
         return
-    table = DeltaTable.forPath(spark, table_location(warehouse, spec))
-    condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in spec.keys)
-    merge = table.alias("t").merge(rows.alias("s"), condition)
-    if update_existing and update_columns:
-        merge = merge.whenMatchedUpdate(set={c: f"s.`{c}`" for c in update_columns})
-    elif update_existing:
-        merge = merge.whenMatchedUpdateAll()
-    merge.whenNotMatchedInsertAll().execute()
+    condition = merge_condition(spec, scope)
+
+    def merge() -> None:
+        table = DeltaTable.forPath(spark, table_location(warehouse, spec))
+        builder = table.alias("t").merge(rows.alias("s"), condition)
+        if update_existing and update_columns:
+            builder = builder.whenMatchedUpdate(set={c: f"s.`{c}`" for c in update_columns})
+        elif update_existing:
+            builder = builder.whenMatchedUpdateAll()
+        builder.whenNotMatchedInsertAll().execute()
+
+    COMMIT_RETRY.run(merge, f"MERGE into {spec.qualified_name}")
 
 
 def update_matched(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame, condition: str,
@@ -82,15 +195,17 @@ def update_matched(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, r
     ensure_table(spark, warehouse, spec)
     if rows.isEmpty():
         return
-    (DeltaTable.forPath(spark, table_location(warehouse, spec)).alias("t").merge(rows.alias("s"), condition)
-     .whenMatchedUpdate(set=assignments).execute())
+    COMMIT_RETRY.run(lambda: (
+        DeltaTable.forPath(spark, table_location(warehouse, spec)).alias("t").merge(rows.alias("s"), condition)
+        .whenMatchedUpdate(set=assignments).execute()), f"UPDATE of {spec.qualified_name}")
 
 
 def append_rows(spark: SparkSession, warehouse: Warehouse, spec: TableSpec, rows: DataFrame) -> None:
-    """Blind append, for rows whose key is new by construction (e.g. keyed on a fresh run id)."""
+    """Blind append, for rows whose key is new by construction (e.g. keyed on a fresh run id). A blind
+    append reads nothing, so concurrent appends never conflict; the retry covers a table created meanwhile."""
     ensure_table(spark, warehouse, spec)
-    rows.select(*spec.schema.fieldNames()).write.format("delta").mode("append").save(
-        table_location(warehouse, spec))
+    COMMIT_RETRY.run(lambda: rows.select(*spec.schema.fieldNames()).write.format("delta").mode("append").save(
+        table_location(warehouse, spec)), f"append to {spec.qualified_name}")
 
 
 def register_catalog(spark: SparkSession, warehouse: Warehouse) -> list[str]:

@@ -57,6 +57,9 @@ class DeidlakeSettings(BaseSettings):
     spark_shuffle_partitions: int = Field(4, ge=1, description="spark.sql.shuffle.partitions")
     spark_ui: bool = Field(False, description="1 starts Spark's web UI (off: it costs memory and a port)")
     spark_java_options: str = Field("", description="extra JVM options of the driver and executors")
+    max_spark_drivers: int | None = Field(None, ge=1, description=(
+        "Spark drivers (runs) at once per warehouse, whoever starts them; the default Dagster instance "
+        "queues runs to the same limit (default: one per core, at most one per 8 GB)"))
     jars_dir: Path = Field(DEFAULT_JARS_DIR, description=(
         "where warehouse/jvm/fetch_jars.sh puts the Delta and Spark NLP jars (read by the script too)"))
 

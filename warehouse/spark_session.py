@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from warehouse.driver_slots import acquire_driver_slot, release_driver_slots
 from warehouse.layout import REPO_ROOT, Warehouse
 from warehouse.settings import settings as environment_settings
 
@@ -132,6 +133,8 @@ def build_spark_session(settings: SparkSettings | None = None, warehouse: Wareho
         return active        # one session per process: static settings cannot change after start
     settings = settings or SparkSettings.from_env()
     warehouse = warehouse or Warehouse.resolve()
+    # At most DEIDLAKE_MAX_SPARK_DRIVERS drivers per warehouse, whoever starts them (waits for a slot).
+    acquire_driver_slot(warehouse.root)
     if settings.is_local:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -150,6 +153,7 @@ def stop_spark_session() -> None:
     active = SparkSession.getActiveSession()
     if active is not None:
         active.stop()
+        release_driver_slots()
 
 
 @contextmanager
@@ -164,3 +168,4 @@ def spark_session_scope(settings: SparkSettings | None = None, warehouse: Wareho
     finally:
         if started_here:
             session.stop()
+            release_driver_slots()

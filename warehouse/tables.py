@@ -30,8 +30,11 @@ class TableSpec:
             raise ValueError(f"{self.qualified_name}: identified data may only live in bronze")
 
 
+# Partitioned by batch: every run MERGEs into its own batch's partition, so runs of different batches never
+# conflict here (warehouse.delta_io, "Concurrent writers"). Tables created unpartitioned by an earlier
+# version keep working; their conflicts are retried.
 LANDING_FILES = TableSpec("bronze", "landing_files", schemas.LANDING_FILES,
-                          ("batch_id", "relative_path"), identified=True)
+                          ("batch_id", "relative_path"), identified=True, partition_by=("batch_id",))
 DICOM_FILES = TableSpec("bronze", "dicom_files", schemas.DICOM_FILES, ("sha256",), identified=True,
                         public_columns=("status", "reject_reason", "size_bytes"))
 DICOM_ELEMENTS = TableSpec("bronze", "dicom_elements", schemas.DICOM_ELEMENTS,

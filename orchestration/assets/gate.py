@@ -22,15 +22,17 @@ from dagster import (
 )
 from pyspark.sql import functions as F
 
+from orchestration.batch_inputs import BatchInputs, RunMemory
 from orchestration.expectations import ExpectationRunner
 from orchestration.partitions import landing_batches
-from orchestration.quarantine import quarantine
+from orchestration.quarantine import quarantine_rows
 from orchestration.resources import PipelineSettings, SparkResource, WarehouseResource
+from orchestration.run_ledger import RunLedger
 from orchestration.stage_metrics import StageTimer, counts_metadata
 from transforms.leakage import LEAKAGE_RULES
 from transforms.spark.leakage import combine, leakage_rows, measure_failures, measure_headers, recheck_candidate_frames
 from warehouse import tables
-from warehouse.delta_io import append_rows, batch_files, read_table, upsert_rows
+from warehouse.delta_io import read_table, upsert_rows
 
 GATE_ASSET = "silver_leakage_report"
 
@@ -42,14 +44,15 @@ GATE_ASSET = "silver_leakage_report"
        description="The leakage gate: per-file leak measures, quarantine of failures, GX suites as blocking "
                    "checks in front of gold.")
 def silver_leakage_report(context: AssetExecutionContext, spark: SparkResource, warehouse: WarehouseResource,
-                          pipeline: PipelineSettings):
+                          pipeline: PipelineSettings, ledger: RunLedger, memory: RunMemory):
     wh = warehouse.resolve()
     session = spark.spark_session
     batch_id = context.partition_key
     timer = StageTimer("leakage_gate", batch_id, context.run_id)
     run_key = pipeline.run_key()
 
-    candidates = _candidates(session, wh, batch_id, run_key, pipeline.gate_frames).localCheckpoint(eager=True)
+    inputs = BatchInputs(memory, session, wh, batch_id)
+    candidates = _candidates(session, wh, inputs, run_key, pipeline.gate_frames).localCheckpoint(eager=True)
     option_names = tuple(pipeline.options().names)
     measured = measure_headers(candidates, option_names, context.run_id, dciodvfy=pipeline.gate_dciodvfy)
     rechecked = recheck_candidate_frames(candidates.where(F.size("recheck_frames") > 0), option_names,
@@ -59,17 +62,17 @@ def silver_leakage_report(context: AssetExecutionContext, spark: SparkResource, 
     report = leakage_rows(results, LEAKAGE_RULES).localCheckpoint(eager=True)
     upsert_rows(session, wh, tables.LEAKAGE_RESULTS, report)
     failing = report.where(F.size("failed_checks") > 0)
-    quarantine(session, wh, failing.select("sha256", "batch_id", F.explode("failed_checks").alias("check")),
-               "leakage", context.run_id, reason="check")
-    quarantine(session, wh, measure_failures(results), "leakage", context.run_id)
+    ledger.hold(session, wh, quarantine_rows(
+        failing.select("sha256", "batch_id", F.explode("failed_checks").alias("check")), "leakage", context.run_id,
+        reason="check"))
+    ledger.hold(session, wh, quarantine_rows(measure_failures(results), "leakage", context.run_id))
 
-    outcomes = ExpectationRunner(wh.root / "gx").validate_rules(report, LEAKAGE_RULES, batch_id)
+    outcomes = ExpectationRunner.for_root(wh.root / "gx").validate_rules(report, LEAKAGE_RULES, batch_id)
     quarantined = {r["sha256"] for r in failing.select("sha256").collect()}
     evaluated = report.count()
-    append_rows(session, wh, tables.LEAKAGE_CHECKS, session.createDataFrame(
-        [(context.run_id, batch_id, o.name, o.evaluated, len(o.failing_hashes), o.success, timer.started_at)
-         for o in outcomes], tables.LEAKAGE_CHECKS.schema))
-    seconds = timer.record(session, wh, evaluated, 0, frames=int(results.agg(
+    ledger.checks(session, wh, [(context.run_id, batch_id, o.name, o.evaluated, len(o.failing_hashes), o.success,
+                                 timer.started_at) for o in outcomes])
+    seconds = timer.record(ledger, session, wh, evaluated, 0, frames=int(results.agg(
         F.coalesce(F.sum("frames_rechecked"), F.lit(0))).first()[0]), rejected=len(quarantined))
     docs = ExpectationRunner.data_docs_path(wh.root / "gx")
     yield MaterializeResult(metadata={
@@ -91,16 +94,17 @@ def silver_leakage_report(context: AssetExecutionContext, spark: SparkResource, 
                       "data_docs": MetadataValue.path(docs)})
 
 
-def _candidates(session, wh, batch_id: str, run_key: str, gate_frames: str):
+def _candidates(session, wh, inputs: BatchInputs, run_key: str, gate_frames: str):
     """Candidate files of the batch not yet published for this run key, with what the gate needs."""
+    batch_id = inputs.batch_id
     published = read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key).select("sha256")
-    files = (read_table(session, wh, tables.DEID_FILES).where(F.col("run_key") == run_key)
-             .join(batch_files(session, wh, batch_id).select("sha256", "raw_path"), "sha256")
+    files = (inputs.deid_files(run_key)
+             .join(inputs.contents().select("sha256", "raw_path"), "sha256")
              .join(published, "sha256", "left_anti")
              .select("sha256", "run_key", "candidate_path", "raw_path", "output_sha256", "frames",
                      F.col("output_syntax"), F.lit(batch_id).alias("batch_id")))
-    shape = read_table(session, wh, tables.DICOM_COMPLEXITY).select("sha256", "rows", "columns", "sop_class_uid")
-    elements = (read_table(session, wh, tables.DICOM_ELEMENTS).join(files.select("sha256"), "sha256")
+    shape = inputs.complexity().select("sha256", "rows", "columns", "sop_class_uid")
+    elements = (inputs.elements().join(files.select("sha256"), "sha256")
                 .where(F.col("value").isNotNull())
                 .groupBy("sha256").agg(F.collect_list(F.struct("element_path", "tag", "keyword", "vr", "value"))
                                        .alias("elements")))

@@ -8,16 +8,18 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetExecutionContext, Mat
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
+from orchestration.batch_inputs import BatchInputs, RunMemory
 from orchestration.expectations import ExpectationRunner
 from orchestration.partitions import landing_batches
-from orchestration.quarantine import quarantine
+from orchestration.quarantine import quarantine_rows
 from orchestration.resources import PipelineSettings, SparkResource, WarehouseResource
+from orchestration.run_ledger import RunLedger
 from orchestration.stage_metrics import StageTimer
 from transforms.leakage import LEAKAGE_RULES
 from transforms.publish import PublishConflict, gold_relative_path, publish_file
 from transforms.spark import task_partitions
 from warehouse import tables
-from warehouse.delta_io import batch_files, merge_new_rows, read_table, update_matched
+from warehouse.delta_io import merge_new_rows, read_table
 from warehouse.schemas import GOLD_MANIFEST
 
 PIPELINE_VERSION = "deidlake-0.1.0"
@@ -32,7 +34,7 @@ PUBLISH_RESULT = StructType([StructField("sha256", StringType()), StructField("w
                                                "exactly once")],
        description="De-identified DICOM Part 10 files by pseudonymized patient/study/series, and gold.manifest.")
 def gold_dicom_archive(context: AssetExecutionContext, spark: SparkResource, warehouse: WarehouseResource,
-                       pipeline: PipelineSettings):
+                       pipeline: PipelineSettings, ledger: RunLedger, memory: RunMemory):
     wh = warehouse.resolve()
     session = spark.spark_session
     batch_id = context.partition_key
@@ -40,18 +42,26 @@ def gold_dicom_archive(context: AssetExecutionContext, spark: SparkResource, war
     run_key = pipeline.run_key()
     archive = wh.gold_archive / run_key
 
-    ready = _publishable(session, wh, batch_id, run_key, pipeline.options_fingerprint()).localCheckpoint(eager=True)
+    inputs = BatchInputs(memory, session, wh, batch_id)
+    ready = _publishable(session, wh, inputs, run_key, pipeline.options_fingerprint()).localCheckpoint(eager=True)
     results = _publish(ready, str(archive)).localCheckpoint(eager=True)
     published = ready.join(results.where(F.col("error").isNull()).select("sha256"), "sha256")
     merge_new_rows(session, wh, tables.GOLD_MANIFEST, _manifest_rows(published, pipeline, context.run_id))
-    quarantine(session, wh, results.where(F.col("error").isNotNull()).withColumn("batch_id", F.lit(batch_id)),
-               "publish", context.run_id)
-    _resolve_quarantine(session, wh, run_key)
-
-    outcome = ExpectationRunner(wh.root / "gx").validate_accounting(
-        _accounting(session, wh, batch_id, run_key).localCheckpoint(eager=True), batch_id)
+    ledger.hold(session, wh, quarantine_rows(
+        results.where(F.col("error").isNotNull()).withColumn("batch_id", F.lit(batch_id)), "publish", context.run_id))
     count = published.count()
-    seconds = timer.record(session, wh, count, int(published.agg(F.coalesce(F.sum("output_bytes"), F.lit(0))).first()[0]))
+    seconds = timer.record(ledger, session, wh, count,
+                           int(published.agg(F.coalesce(F.sum("output_bytes"), F.lit(0))).first()[0]))
+
+    # The run's records, written once (quarantine, stage metrics, gate checks), then the accounting over
+    # what is committed: each content of the batch in gold or in open quarantine, exactly once.
+    shas = inputs.shas()
+    in_gold = _in_gold(session, wh, shas, run_key)
+    held = _open_quarantine(session, wh, shas)
+    if ledger.write(session, wh, published=in_gold, open_held=held):
+        held = _open_quarantine(session, wh, shas)
+    outcome = ExpectationRunner.for_root(wh.root / "gx").validate_accounting(
+        _accounting(shas, in_gold, held).localCheckpoint(eager=True), batch_id)
     yield MaterializeResult(metadata={
         "published": count, "newly_written": results.where(F.col("written")).count(),
         "archive": MetadataValue.path(str(archive)), "run_key": run_key,
@@ -62,23 +72,22 @@ def gold_dicom_archive(context: AssetExecutionContext, spark: SparkResource, war
                                      "data_docs": MetadataValue.path(ExpectationRunner.data_docs_path(wh.root / "gx"))})
 
 
-def _publishable(session, wh, batch_id: str, run_key: str, fingerprint: str):
+def _publishable(session, wh, inputs: BatchInputs, run_key: str, fingerprint: str):
     """Files of the batch whose latest gate measures pass every rule, not published yet."""
     passed = (read_table(session, wh, tables.LEAKAGE_RESULTS)
               .where((F.col("run_key") == run_key) & (F.size("failed_checks") == 0))
               .select("sha256", "output_sha256"))
-    files = read_table(session, wh, tables.DEID_FILES).where(F.col("run_key") == run_key).select(
+    files = inputs.deid_files(run_key).select(
         "sha256", "run_key", "redact_mode", "candidate_path", "output_sha256", "output_bytes", "output_syntax",
         "syntax_kept")
-    headers = (read_table(session, wh, tables.DEID_HEADERS).where(F.col("options_fingerprint") == fingerprint)
-               .select("sha256", "patient_pseudonym", "study_instance_uid", "series_instance_uid",
-                       "sop_instance_uid", "sop_class_uid", "options_fingerprint", "key_fingerprint"))
+    headers = inputs.headers(fingerprint).select(
+        "sha256", "patient_pseudonym", "study_instance_uid", "series_instance_uid", "sop_instance_uid",
+        "sop_class_uid", "options_fingerprint", "key_fingerprint")
     done = read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key).select("sha256")
-    ready = (files.join(batch_files(session, wh, batch_id).select("sha256"), "sha256")
-             .join(passed, ["sha256", "output_sha256"])           # the verified bytes, not newer ones
+    ready = (files.join(passed, ["sha256", "output_sha256"])           # the verified bytes, not newer ones
              .join(headers, "sha256")
              .join(done, "sha256", "left_anti")
-             .withColumn("batch_id", F.lit(batch_id)))
+             .withColumn("batch_id", F.lit(inputs.batch_id)))
     return ready.dropDuplicates(["sha256"])
 
 
@@ -119,20 +128,21 @@ def _manifest_rows(published, pipeline: PipelineSettings, run_id: str):
     ).select(*GOLD_MANIFEST.fieldNames())
 
 
-def _resolve_quarantine(session, wh, run_key: str) -> None:
-    """A file published after a fix leaves quarantine: its open rows get `resolved_at`."""
-    published = read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key).select("sha256")
-    update_matched(session, wh, tables.QUARANTINE, published, "t.sha256 = s.sha256 AND t.resolved_at IS NULL",
-                   {"resolved_at": "current_timestamp()"})
+def _in_gold(session, wh, shas, run_key: str):
+    """Contents of the batch that gold holds for this run key (after this run's publication)."""
+    return (read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key)
+            .select("sha256").distinct().join(shas, "sha256").localCheckpoint(eager=True))
 
 
-def _accounting(session, wh, batch_id: str, run_key: str):
+def _open_quarantine(session, wh, shas):
+    """Contents of the batch held in quarantine (rows not resolved by a later publication)."""
+    return (read_table(session, wh, tables.QUARANTINE).where(F.col("resolved_at").isNull())
+            .select("sha256").distinct().join(shas, "sha256").localCheckpoint(eager=True))
+
+
+def _accounting(shas, in_gold, held):
     """Per distinct file of the batch: how many places it ended in (gold for this run key, quarantine)."""
-    files = batch_files(session, wh, batch_id).select("sha256")
-    gold = (read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key)
-            .select("sha256").distinct().withColumn("in_gold", F.lit(1)))
-    held = (read_table(session, wh, tables.QUARANTINE).where(F.col("resolved_at").isNull())
-            .select("sha256").distinct().withColumn("in_quarantine", F.lit(1)))
-    return (files.join(gold, "sha256", "left").join(held, "sha256", "left")
+    return (shas.join(in_gold.withColumn("in_gold", F.lit(1)), "sha256", "left")
+            .join(held.withColumn("in_quarantine", F.lit(1)), "sha256", "left")
             .select("sha256", (F.coalesce("in_gold", F.lit(0)) + F.coalesce("in_quarantine", F.lit(0)))
                     .alias("outcomes")))

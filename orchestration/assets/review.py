@@ -5,12 +5,13 @@ from collections import Counter
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 from pyspark.sql import functions as F
 
+from orchestration.batch_inputs import BatchInputs, RunMemory
 from orchestration.partitions import landing_batches
 from orchestration.resources import PipelineSettings, SparkResource, WarehouseResource
 from transforms.review import SheetItem, contact_sheet, report_html
 from transforms.text_types import Box
 from warehouse import tables
-from warehouse.delta_io import batch_files, read_table
+from warehouse.delta_io import read_table
 
 SAMPLE_FILES = 12
 
@@ -19,12 +20,12 @@ SAMPLE_FILES = 12
        description="Contact sheet (PNG + HTML) of published frames with redacted regions outlined, and the "
                    "batch's leakage figures. Shows de-identified output only.")
 def gold_review_report(context: AssetExecutionContext, spark: SparkResource, warehouse: WarehouseResource,
-                       pipeline: PipelineSettings) -> MaterializeResult:
+                       pipeline: PipelineSettings, memory: RunMemory) -> MaterializeResult:
     wh = warehouse.resolve()
     session = spark.spark_session
     batch_id, run_key = context.partition_key, pipeline.run_key()
-    # Computed once: each of the six reads below would otherwise plan (and list) the batch's tables again.
-    shas = batch_files(session, wh, batch_id).select("sha256").localCheckpoint(eager=True)
+    inputs = BatchInputs(memory, session, wh, batch_id)
+    shas = inputs.shas()
     published = (read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key)
                  .join(shas, "sha256").orderBy("sha256").limit(SAMPLE_FILES).collect())
     boxes = (read_table(session, wh, tables.FRAME_TEXT).where(F.col("run_key") == run_key)
@@ -32,7 +33,7 @@ def gold_review_report(context: AssetExecutionContext, spark: SparkResource, war
                    "sha256").collect())
     items = [_item(wh.gold_archive / run_key, row, [b for b in boxes if b["sha256"] == row["sha256"]])
              for row in published]
-    figures = _figures(session, wh, shas, run_key, batch_id)
+    figures = _figures(session, wh, inputs, run_key, batch_id)
     folder = wh.zone("gold") / "reports" / run_key / batch_id
     folder.mkdir(parents=True, exist_ok=True)
     if items:
@@ -54,11 +55,12 @@ def _item(archive, row, boxes) -> SheetItem:
                      tuple(to_box(b) for b in on_frame if not b["redacted"]))
 
 
-def _figures(session, wh, shas, run_key: str, batch_id: str) -> dict:
+def _figures(session, wh, inputs: BatchInputs, run_key: str, batch_id: str) -> dict:
+    shas = inputs.shas()
     files = shas.count()
     gold = read_table(session, wh, tables.GOLD_MANIFEST).where(F.col("run_key") == run_key).join(shas, "sha256")
     held = (read_table(session, wh, tables.QUARANTINE).where(F.col("resolved_at").isNull()).join(shas, "sha256"))
-    deid = read_table(session, wh, tables.DEID_FILES).where(F.col("run_key") == run_key).join(shas, "sha256")
+    deid = inputs.deid_files(run_key)
     totals = deid.agg(*[F.coalesce(F.sum(c), F.lit(0)).alias(c)
                         for c in ("frames", "text_boxes", "phi_boxes", "redacted_boxes")]).first()
     checks = (read_table(session, wh, tables.LEAKAGE_CHECKS).where(F.col("batch_id") == batch_id)

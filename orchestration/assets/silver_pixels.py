@@ -5,9 +5,11 @@ from collections import Counter
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 from pyspark.sql import functions as F
 
+from orchestration.batch_inputs import DEID_FILES, BatchInputs, RunMemory
 from orchestration.partitions import landing_batches
-from orchestration.quarantine import quarantine
+from orchestration.quarantine import quarantine_rows
 from orchestration.resources import PipelineSettings, SparkResource, WarehouseResource
+from orchestration.run_ledger import RunLedger
 from orchestration.stage_metrics import StageTimer, counts_metadata
 from transforms.spark.pixels import (
     PixelSettings,
@@ -19,12 +21,12 @@ from transforms.spark.pixels import (
     run_frame_tasks,
 )
 from warehouse import tables
-from warehouse.delta_io import batch_files, merge_new_rows, read_table
+from warehouse.delta_io import merge_new_rows
 
 
-def pixel_settings(pipeline: PipelineSettings, staging_root: str) -> PixelSettings:
+def pixel_settings(pipeline: PipelineSettings, staging_root: str, run_id: str = "") -> PixelSettings:
     return PixelSettings(pipeline.run_key(), pipeline.redact, staging_root, pipeline.frames_per_task,
-                         pipeline.lossy_jpeg_policy)
+                         pipeline.lossy_jpeg_policy, attempt=run_id)
 
 
 @asset(group_name="silver", partitions_def=landing_batches, kinds={"spark", "delta"},
@@ -32,34 +34,35 @@ def pixel_settings(pipeline: PipelineSettings, staging_root: str) -> PixelSettin
        description="Frame tasks across partitions: OCR on detected text, PHI boxes (or all text) filled, "
                    "changed frames re-encoded without loss; one candidate de-identified file per input.")
 def silver_deid_files(context: AssetExecutionContext, spark: SparkResource, warehouse: WarehouseResource,
-                      pipeline: PipelineSettings) -> MaterializeResult:
+                      pipeline: PipelineSettings, ledger: RunLedger, memory: RunMemory) -> MaterializeResult:
     wh = warehouse.resolve()
     session = spark.spark_session
     batch_id = context.partition_key
     timer = StageTimer("pixel", batch_id, context.run_id)
-    settings = pixel_settings(pipeline, str(wh.silver_staging))
+    settings = pixel_settings(pipeline, str(wh.silver_staging), context.run_id)
     fingerprint = pipeline.options_fingerprint()
 
-    headers = read_table(session, wh, tables.DEID_HEADERS).where(F.col("options_fingerprint") == fingerprint)
-    done = read_table(session, wh, tables.DEID_FILES).where(F.col("run_key") == settings.run_key)
-    files = (batch_files(session, wh, batch_id).where(F.col("status") == "ok")
+    inputs = BatchInputs(memory, session, wh, batch_id)
+    headers = inputs.headers(fingerprint)
+    done = inputs.deid_files(settings.run_key)
+    files = (inputs.contents().where(F.col("status") == "ok")
              .select("sha256", "raw_path")
              .join(headers.select("sha256", "header_bytes"), "sha256")
              .join(done.select("sha256"), "sha256", "left_anti")
-             .join(read_table(session, wh, tables.DICOM_COMPLEXITY)
-                   .select("sha256", "frames", "decoded_pixel_bytes"), "sha256")
+             .join(inputs.complexity().select("sha256", "frames", "decoded_pixel_bytes"), "sha256")
              .withColumn("batch_id", F.lit(batch_id))).localCheckpoint(eager=True)
 
     tasks = plan_frame_tasks(files.drop("header_bytes"), settings.frames_per_task)
     if settings.redact_mode == "phi":
-        tasks = tasks.join(_phi_elements(session, wh, files.select("sha256")), "sha256", "left")
+        tasks = tasks.join(_phi_elements(inputs.elements(), files.select("sha256")), "sha256", "left")
     results = run_frame_tasks(tasks, settings)
-    merge_new_rows(session, wh, tables.FRAME_TEXT, frame_text_rows(results))
+    merge_new_rows(session, wh, tables.FRAME_TEXT, frame_text_rows(results), scope={"batch_id": batch_id})
 
     assembled = assemble_files(files, results, settings)
     merge_new_rows(session, wh, tables.DEID_FILES, deid_file_rows(assembled))
     failed = assembly_failures(assembled)
-    quarantine(session, wh, failed, "pixel", context.run_id)
+    ledger.hold(session, wh, quarantine_rows(failed, "pixel", context.run_id))
+    inputs.forget(DEID_FILES)
 
     totals = assembled.agg(F.count("*").alias("files"), F.coalesce(F.sum("frames"), F.lit(0)).alias("frames"),
                            F.coalesce(F.sum("redacted_boxes"), F.lit(0)).alias("redacted"),
@@ -73,7 +76,7 @@ def silver_deid_files(context: AssetExecutionContext, spark: SparkResource, ware
     syntax = Counter({f"{r['syntax_kept']}:{r['syntax_reason'] or 'kept'}": r["n"] for r in
                       assembled.where(F.col("error").isNull()).groupBy("syntax_kept", "syntax_reason")
                       .agg(F.count("*").alias("n")).collect()})
-    seconds = timer.record(session, wh, totals["files"], totals["bytes"], frames=totals["frames"],
+    seconds = timer.record(ledger, session, wh, totals["files"], totals["bytes"], frames=totals["frames"],
                            rejected=sum(reasons.values()))
     return MaterializeResult(metadata={
         "files": totals["files"], "frames": int(totals["frames"]), "frame_tasks": task_totals["tasks"],
@@ -85,9 +88,9 @@ def silver_deid_files(context: AssetExecutionContext, spark: SparkResource, ware
     })
 
 
-def _phi_elements(session, wh, shas):
+def _phi_elements(batch_elements, shas):
     """Per file, the header's text values (identified, bronze): the recognizer's per-file dictionary."""
-    elements = read_table(session, wh, tables.DICOM_ELEMENTS).join(shas, "sha256").where(
+    elements = batch_elements.join(shas, "sha256").where(
         F.col("value").isNotNull() & (F.length("value") > 0))
     return elements.groupBy("sha256").agg(F.collect_list(F.struct(
         "element_path", "keyword", "vr", "value")).alias("phi_elements"))

@@ -13,6 +13,7 @@ Spark: each shuffle, count and join costs a small batch more seconds than the Py
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -46,9 +47,13 @@ class PixelSettings:
     staging_root: str             # silver/staging
     frames_per_task: int = 8
     lossy_jpeg_policy: str = "same_syntax"
+    # Whose staged frames these are (the run id): two runs that hold the same new content at the same
+    # time stage their frames apart, so one run's assembly never deletes frames the other still reads.
+    attempt: str = ""
 
     def frames_dir(self, sha256: str) -> Path:
-        return Path(self.staging_root) / "frames" / self.run_key / sha256
+        base = Path(self.staging_root) / "frames" / self.run_key / sha256
+        return base / self.attempt if self.attempt else base
 
     def candidate_path(self, sha256: str) -> Path:
         return Path(self.staging_root) / "candidates" / self.run_key / f"{sha256}.dcm"
@@ -167,6 +172,9 @@ def assemble_one(row: dict, settings: PixelSettings) -> dict:
         return out | {"error": row["error"]}
     candidate = settings.candidate_path(sha)
     candidate.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside its place, then renamed into it: a concurrent run of the same content (which writes
+    # the same bytes: the output is deterministic) replaces it whole, and a reader never sees half a file.
+    writing = candidate.with_name(f".{candidate.name}.{settings.attempt or os.getpid()}.incoming")
     header = pydicom.dcmread(io.BytesIO(bytes(row["header_bytes"])))
     if out["frames"]:
         # Claimed here, verified by the leakage gate: a file that fails it is never published.
@@ -175,12 +183,15 @@ def assemble_one(row: dict, settings: PixelSettings) -> dict:
             add_clean_pixel_data(header)
     try:
         if out["frames"] == 0:
-            decision = _write_header_only(header, candidate)
+            decision = _write_header_only(header, writing)
         else:
-            decision = _write_with_pixels(header, row, settings, candidate)
+            decision = _write_with_pixels(header, row, settings, writing)
+        os.replace(writing, candidate)
     except (UndecodableFrameError, FrameTaskError) as exc:
+        writing.unlink(missing_ok=True)
         return out | {"error": exc.reason}
     except Exception as exc:  # noqa: BLE001 - never publish a half-written file
+        writing.unlink(missing_ok=True)
         return out | {"error": f"assembly_failed:{type(exc).__name__}"}
     shutil.rmtree(settings.frames_dir(sha), ignore_errors=True)     # staged frames are now in the file
     return out | decision | {"candidate_path": str(candidate), "seconds": time.perf_counter() - started}

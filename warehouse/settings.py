@@ -63,6 +63,10 @@ class DeidlakeSettings(BaseSettings):
     jars_dir: Path = Field(DEFAULT_JARS_DIR, description=(
         "where warehouse/jvm/fetch_jars.sh puts the Delta and Spark NLP jars (read by the script too)"))
 
+    kafka_bootstrap: str | None = Field(None, description=(
+        "Kafka bootstrap servers (HOST:PORT,...) of `deidlake stream --topic` and `deidlake produce` when "
+        "--kafka-bootstrap is not given"))
+
     dagster_profile: str = Field("default", description=(
         "Dagster instance profile: default (SQLite in the warehouse) or a file of "
         "orchestration/instance_profiles/ (postgres)"))

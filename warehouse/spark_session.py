@@ -22,6 +22,9 @@ from warehouse.settings import settings as environment_settings
 LOG4J_CONFIG = REPO_ROOT / "warehouse" / "jvm" / "log4j2.properties"
 # Delta: the warehouse's table format. Spark NLP: the PHI recognizer's NER engine (Spark 3.5 / Scala 2.12).
 JAR_GROUPS = ("delta", "spark-nlp")
+# Structured Streaming's Kafka connector: on spark.jars when fetched; only a Kafka stream needs it (it says
+# so, `orchestration.kafka_source`), so a deployment without Kafka runs without it.
+OPTIONAL_JAR_GROUPS = ("spark-kafka",)
 
 
 class MissingJarsError(RuntimeError):
@@ -77,7 +80,7 @@ def spark_nlp_available() -> bool:
 
 def spark_conf(settings: SparkSettings, warehouse: Warehouse) -> dict[str, str]:
     """Every Spark setting of the project, in one place."""
-    jars = find_jars()
+    jars = find_jars(JAR_GROUPS + OPTIONAL_JAR_GROUPS)
     missing = [g for g in JAR_GROUPS if not jars[g]]
     if missing:
         raise MissingJarsError(

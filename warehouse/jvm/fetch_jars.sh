@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fetch the JVM jars Spark needs (Delta, Spark NLP) from Maven Central into warehouse/jvm/lib.
+# Fetch the JVM jars Spark needs (Delta, Spark NLP, the Kafka connector) and the Kafka broker's own jars
+# from Maven Central into warehouse/jvm/lib/<group>.
 # Runs at install time only; the pipeline reads the jars from disk (spark.jars) and never downloads.
 # Idempotent: a group whose jars are present is not fetched again.
 set -euo pipefail
@@ -7,8 +8,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 lib="${DEIDLAKE_JARS_DIR:-$here/lib}"
 mkdir -p "$lib"
 
-fetch_group() {  # name, transitive(true|false)
-  local name="$1" transitive="$2" out="$lib/$1"
+# Spark, Scala and Hadoop come with the pyspark wheel: not copied again (unless a group says otherwise).
+SPARK_PROVIDED=org.apache.spark,org.scala-lang,org.apache.hadoop
+
+fetch_group() {  # name, transitive(true|false), groups to leave out (default: what pyspark provides)
+  local name="$1" transitive="$2" excluded="${3-$SPARK_PROVIDED}" out="$lib/$1"
   if compgen -G "$out/*.jar" >/dev/null; then
     echo "jars: $name already present"
     return 0
@@ -19,7 +23,7 @@ fetch_group() {  # name, transitive(true|false)
   if mvn -q -B -U -f "$here/$name/pom.xml" dependency:copy-dependencies \
        -DoutputDirectory="$out.partial" -DincludeScope=runtime \
        -DexcludeTransitive="$([ "$transitive" = true ] && echo false || echo true)" \
-       -DexcludeGroupIds=org.apache.spark,org.scala-lang,org.apache.hadoop >"$lib/$name.log" 2>&1; then
+       ${excluded:+-DexcludeGroupIds="$excluded"} >"$lib/$name.log" 2>&1; then
     rm -rf "$out" && mv "$out.partial" "$out" && rm -f "$lib/$name.MISSING"
     echo "jars: $name fetched ($(ls "$out" | wc -l) files)"
   else
@@ -39,3 +43,7 @@ fetch_group() {  # name, transitive(true|false)
 
 fetch_group delta false        # Delta Lake: the warehouse's table format
 fetch_group spark-nlp true     # Spark NLP and its runtime dependencies: the PHI recognizer's NER engine
+# Kafka: the stream's source (four jars on spark.jars; org.apache.spark is the connector's own group) and a
+# broker for tests and `deidlake kafka-dev` (its own classpath, Scala 2.13 included: nothing left out).
+fetch_group spark-kafka false org.scala-lang,org.apache.hadoop
+fetch_group kafka-broker true ""

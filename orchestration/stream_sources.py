@@ -12,8 +12,11 @@ succeeded. What differs between sources is only:
   progress; a message source would write each message's bytes to a file named by its offset);
 - `checkpoint_name` and `describe`: where its checkpoint lives (one per source) and a PHI-free label.
 
-`FolderSource` watches a landing folder (Spark's file source). A Kafka source (issue 28) implements the
-same five methods over Spark's Kafka source.
+Two hooks have defaults: `collect` (the micro-batch's rows; a source may wait there for what it reads from)
+and `after_run` (what the source does once the micro-batch's run succeeded, before Spark commits it).
+
+`FolderSource` watches a landing folder (Spark's file source); `orchestration.kafka_source.KafkaSource`
+reads a Kafka topic (Spark's Kafka source), lands each message as a file and answers on a results topic.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms.landing import IGNORED_PREFIXES, IGNORED_SUFFIXES, LandingFile
+from orchestration.resources import PipelineSettings
+from transforms.landing import IGNORED_PREFIXES, IGNORED_SUFFIXES, BatchManifest, LandingFile
+from warehouse.layout import Warehouse
 
 Log = Callable[[str], None]
 # The binaryFile source has a fixed schema, but a streaming source must be given it.
@@ -61,6 +66,18 @@ class Landed:
     files: list[LandingFile]
 
 
+@dataclass(frozen=True)
+class MicroBatchDone:
+    """A micro-batch whose graph run succeeded (`run_id` is empty when no input landed: nothing to run)."""
+
+    epoch_id: int
+    manifest: BatchManifest
+    run_id: str
+    warehouse: Warehouse
+    pipeline: PipelineSettings
+    log: Log
+
+
 class StreamSource(ABC):
     """What a stream needs from where its inputs come from (see the module doc)."""
 
@@ -87,6 +104,14 @@ class StreamSource(ABC):
 
     def before_start(self, log: Log) -> None:
         """Warnings worth a line at start (nothing by default)."""
+
+    def collect(self, micro_batch) -> list:
+        """The micro-batch's rows, as `listed` takes them."""
+        return micro_batch.collect()
+
+    def after_run(self, done: MicroBatchDone) -> None:
+        """Once the micro-batch's run succeeded and before Spark commits it; again for a replayed micro-batch
+        (so it must be idempotent). Nothing by default."""
 
 
 # ---------------------------------------------------------------------------------------------- the folder

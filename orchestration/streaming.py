@@ -37,6 +37,7 @@ from orchestration.stream_sources import (  # noqa: F401 - the folder source's h
     FolderSource,
     ListedFile,
     ListedItem,
+    MicroBatchDone,
     StreamSource,
     files_hidden_from_spark,
     is_ignored,
@@ -156,7 +157,7 @@ class MicroBatchHandler:
             raise StreamStopping(f"micro-batch {epoch_id} is left for the next start")
         self.in_flight.set()
         try:
-            self.process(self.source.listed(micro_batch.collect()), epoch_id)
+            self.process(self.source.listed(self.source.collect(micro_batch)), epoch_id)
             self.last_epoch = epoch_id
         finally:
             self.in_flight.clear()
@@ -170,6 +171,8 @@ class MicroBatchHandler:
         if not outcome.success:
             raise StreamBatchFailed(manifest.batch_id, outcome.run_id)
         self.export(manifest)
+        self.source.after_run(MicroBatchDone(epoch_id, manifest, outcome.run_id, self.warehouse, self.pipeline,
+                                             self.log))
         self.report.batches.append(manifest.batch_id)
         self.report.files += len(manifest.files)
         self.report.replayed += int(replayed)
@@ -190,6 +193,8 @@ class MicroBatchHandler:
 
     def run(self, manifest: BatchManifest) -> BatchRun:
         """One run of the graph; a lost Delta race inside it is retried where it happened (`delta_io`)."""
+        if not manifest.files:          # the source turned every input away (a Kafka message rejected at intake)
+            return BatchRun(manifest, "", True)
         return self.run_graph(self.warehouse, manifest, pipeline=self.pipeline,
                               tags={SOURCE_TAG: STREAM_SOURCE, STREAM_TAG: self.stream_id})
 

@@ -302,3 +302,30 @@ LEAKAGE_CHECKS = _schema(
     ("passed", BooleanType(), False),
     ("evaluated_at", TimestampType(), False),
 )
+
+
+# metrics.kafka_messages: every message a Kafka stream read, what became of it, and how far behind the
+# stream was (PHI-free: coordinates, sizes, hashes, header names in details; never a value or a reference).
+KAFKA_MESSAGES = _schema(
+    ("topic", StringType(), False),
+    ("partition", IntegerType(), False),
+    ("offset", LongType(), False),
+    ("message_timestamp", TimestampType()),
+    ("batch_id", StringType(), False),
+    ("relative_path", StringType(), False),   # its landing file under the stream's folder: <topic>/<p>/<offset>.dcm
+    ("status", StringType(), False),          # landed | rejected
+    ("sha256", StringType(), False),          # the landed content; a rejected message: the key of its quarantine row
+    ("size_bytes", LongType(), False),
+    ("kind", StringType()),                   # bytes | reference (claim check)
+    ("content_type", StringType()),
+    ("declared_length", LongType()),
+    ("declared_sha256", StringType()),
+    ("source_system", StringType()),
+    ("reason", StringType()),                 # why it was rejected (transforms.message_envelope.MessageReason)
+    ("detail", StringType()),
+    ("log_end_offset", LongType()),           # the partition's end when the micro-batch was read: the lag
+    ("received_at", TimestampType(), False),
+)
+# What the landing task returns per message (the table's columns the driver adds later are left out).
+MESSAGE_TASK_RESULT = StructType([f for f in nullable(KAFKA_MESSAGES).fields
+                                  if f.name not in ("batch_id", "log_end_offset", "received_at")])

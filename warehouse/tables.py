@@ -63,9 +63,13 @@ GOLD_MANIFEST = TableSpec("gold", "manifest", schemas.GOLD_MANIFEST, ("sha256", 
 LEAKAGE_CHECKS = TableSpec("metrics", "leakage_checks", schemas.LEAKAGE_CHECKS, ("run_id", "batch_id", "check"),
                            identified=False)
 
+# Keyed on the message's coordinates: a replayed micro-batch (or a reset checkpoint) adds no row.
+KAFKA_MESSAGES = TableSpec("metrics", "kafka_messages", schemas.KAFKA_MESSAGES, ("topic", "partition", "offset"),
+                           identified=False)
+
 TABLES: dict[str, TableSpec] = {
     spec.qualified_name: spec
     for spec in (LANDING_FILES, DICOM_FILES, DICOM_ELEMENTS, DICOM_COMPLEXITY, QUARANTINE, STAGE_RUNS,
                  DEID_HEADERS, DEID_AUDIT, FRAME_TEXT, DEID_FILES, LEAKAGE_RESULTS, GOLD_MANIFEST,
-                 LEAKAGE_CHECKS)
+                 LEAKAGE_CHECKS, KAFKA_MESSAGES)
 }

@@ -84,3 +84,19 @@ SELECT p.modality, p.transfer_syntax_name, COUNT(*) AS files, SUM(p.frames) AS f
        ROUND(SUM(p.estimated_cost_seconds) * MAX(f.factor), 1) AS forecast_seconds
 FROM pending p CROSS JOIN factor f
 GROUP BY p.modality, p.transfer_syntax_name;
+
+-- Kafka streams: per topic partition, the next offset to read, the partition's end when the last micro-batch
+-- was read, and the messages that were waiting behind it then (the consumer lag as of last_read_at).
+CREATE OR REPLACE VIEW metrics.kafka_consumer_lag AS
+SELECT topic, `partition`, MAX(`offset`) + 1 AS next_offset, MAX(log_end_offset) AS log_end_offset,
+       GREATEST(MAX(log_end_offset) - MAX(`offset`) - 1, 0) AS lag, MAX(received_at) AS last_read_at,
+       COUNT(*) AS messages, SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS rejected_at_intake
+FROM metrics.kafka_messages
+GROUP BY topic, `partition`;
+
+-- Kafka messages held in quarantine, by their coordinates: rejected at intake (stage kafka) or later
+-- (a landed file that was not DICOM, cut short, or held by the gate).
+CREATE OR REPLACE VIEW metrics.kafka_quarantine AS
+SELECT m.topic, m.`partition`, m.`offset`, m.batch_id, q.stage, q.reason, q.detail, q.quarantined_at
+FROM metrics.kafka_messages m JOIN silver.quarantine q ON m.sha256 = q.sha256
+WHERE q.resolved_at IS NULL;

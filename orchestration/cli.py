@@ -6,6 +6,10 @@
     deidlake sql "SELECT ..."           query any table by dotted name (bronze.dicom_files, ...)
     deidlake ui                         the Dagster UI on this warehouse
     deidlake stream [--landing DIR]     de-identify files as they land (Spark Structured Streaming)
+    deidlake stream --topic T [--kafka-bootstrap HOST:PORT]
+                                        ... as they arrive on a Kafka topic, answered on T.results
+    deidlake produce DIR --topic T      replay a folder of DICOM files into a Kafka topic
+    deidlake kafka-dev                  a local Kafka broker for trying the Kafka stream
     deidlake backfill --all | --batches ID,ID | --from ID --to ID
                                         the graph for registered landing batches, one after the other
     deidlake demo                       the README's end-to-end demonstration
@@ -25,7 +29,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from orchestration.progress import CLI_RUN, DAGSTER_LEVELS, ProgressMode, RunProgress, Verbosity, display_wanted
+from orchestration.kafka_produce import Payload
 from transforms.modes import GateFrames, LossyJpegPolicy, RedactMode, choices
+from warehouse.kafka_clients import DEFAULT_MAX_MESSAGE_BYTES, StartingOffsets
 from warehouse.layout import WAREHOUSE_ENV, Warehouse
 from warehouse.settings import Mode, SettingsError, env_name, settings
 
@@ -55,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     CLI_RUN.console_log_level = DAGSTER_LEVELS[OUTPUT.verbosity]
     try:
         settings()                                     # a wrong DEIDLAKE_* value stops here, named
+        if getattr(args, "no_warehouse", False):      # `produce` talks to Kafka only
+            return args.handler(args, None)
         warehouse = _warehouse(args)
         os.environ[WAREHOUSE_ENV] = str(warehouse.root)
         return args.handler(args, warehouse)
@@ -143,9 +151,24 @@ examples:
   deidlake sql "select * from metrics.quarantine_by_reason" --format json
   deidlake sql "show tables in metrics"
   deidlake sql "select reject_reason, count(*) from bronze.dicom_files group by 1" --allow-identified""",
-    "stream": """examples:
+    "stream": """With --topic the stream reads DICOM files from a Kafka topic (bytes or claim checks, see
+docs/operations.md, "Kafka") and answers each message on the results topic (default: TOPIC.results).
+
+examples:
   deidlake stream --landing /data/landing
-  deidlake stream --landing /data/landing --available-now --output /data/deid/stream""",
+  deidlake stream --landing /data/landing --available-now --output /data/deid/stream
+  deidlake stream --kafka-bootstrap 127.0.0.1:9092 --topic dicom-in
+  deidlake stream --topic dicom-in --results-topic dicom-out --claim-check-root /data/store --max-message-bytes 50000000""",
+    "produce": """examples:
+  deidlake produce /data/archive/2026-11 --topic dicom-in --kafka-bootstrap 127.0.0.1:9092
+  deidlake produce /data/store/big --topic dicom-in --payload reference --claim-check-root /data/store
+  deidlake produce /data/archive --topic dicom-in --payload auto --claim-check-root /data/archive""",
+    "kafka-dev": """Runs until interrupted (Ctrl-C), then stops the broker cleanly. Data stays in --folder: a restart
+keeps the topics, the offsets and the port.
+
+examples:
+  deidlake kafka-dev
+  deidlake kafka-dev --port 9092 --topic dicom-in --partitions 2""",
     "backfill": """examples:
   deidlake backfill --list
   deidlake backfill --all
@@ -214,12 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     stream = command("stream", "de-identify files as they land (Spark streaming)")
     stream.add_argument("--landing", metavar="DIR", default=None, help="default: <warehouse>/landing")
-    stream.add_argument("--max-files-per-trigger", type=int, default=16, metavar="N")
+    stream.add_argument("--max-files-per-trigger", type=int, default=16, metavar="N",
+                        help="files (Kafka: messages) per micro-batch at most (default: 16)")
     stream.add_argument("--trigger-interval", type=float, default=10.0, metavar="S")
     stream.add_argument("--min-age", type=float, default=5.0, metavar="S",
                         help="wait until a file is S seconds old (it may still be being copied)")
     stream.add_argument("--output", metavar="DIR", default=None, help="also copy each batch's gold files here")
     stream.add_argument("--checkpoint", metavar="DIR", default=None)
+    kafka = stream.add_argument_group("Kafka (instead of a landing folder)")
+    kafka.add_argument("--topic", default=None, help="read DICOM messages from this topic")
+    _add_kafka_arguments(kafka)
+    kafka.add_argument("--results-topic", default=None, metavar="T",
+                       help="one result event per message (default: TOPIC.results)")
+    _add_enum_argument(kafka, "--starting-offsets", StartingOffsets, StartingOffsets.earliest,
+                       "where a new checkpoint starts reading the topic")
     ending = stream.add_mutually_exclusive_group()
     ending.add_argument("--available-now", dest="trigger", action="store_const", const="available_now",
                         default="continuous", help="process what is there (in micro-batches), then exit")
@@ -228,6 +259,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pipeline_arguments(stream)
     _add_progress_argument(stream)
     stream.set_defaults(handler=cmd_stream)
+
+    produce = command("produce", "send a folder's DICOM files to a Kafka topic")
+    produce.add_argument("input", metavar="DIR")
+    produce.add_argument("--topic", required=True)
+    _add_kafka_arguments(produce)
+    _add_enum_argument(produce, "--payload", Payload, Payload.bytes,
+                       "send each file's bytes, a claim check naming it, or bytes up to the size limit")
+    produce.add_argument("--source-system", default=None, metavar="NAME",
+                         help="the envelope's optional source-system header")
+    produce.add_argument("--partitions", type=int, default=1, metavar="N",
+                         help="partitions of the topic if it is created (default: 1)")
+    produce.set_defaults(handler=cmd_produce, no_warehouse=True)
+
+    kafka_dev = command("kafka-dev", "run a local Kafka broker (KRaft, loopback) until interrupted")
+    kafka_dev.add_argument("--port", type=int, default=0, help="default: a free port (kept across restarts)")
+    kafka_dev.add_argument("--folder", metavar="DIR", default=None, help="default: <warehouse>/_kafka_dev")
+    kafka_dev.add_argument("--topic", action="append", default=[], metavar="T", help="create this topic (repeatable)")
+    kafka_dev.add_argument("--partitions", type=int, default=1, metavar="N")
+    kafka_dev.add_argument("--max-message-bytes", type=int, default=DEFAULT_MAX_MESSAGE_BYTES, metavar="N",
+                           help=f"the broker's message size limit (default: {DEFAULT_MAX_MESSAGE_BYTES})")
+    kafka_dev.set_defaults(handler=cmd_kafka_dev)
 
     backfill = command("backfill", "run the graph for registered landing batches")
     backfill.add_argument("--batches", type=lambda text: [b for b in text.split(",") if b], default=None,
@@ -256,6 +308,24 @@ def _add_enum_argument(parser: argparse.ArgumentParser, flag: str, enum: type[St
     """A choice argument whose choices are the enum's values (the same enum Dagster's config uses)."""
     parser.add_argument(flag, dest=dest, choices=choices(enum), default=default.value,
                         help=f"{help_text} (default: {default})")
+
+
+def _add_kafka_arguments(parser) -> None:
+    parser.add_argument("--kafka-bootstrap", default=None, metavar="HOST:PORT",
+                        help=f"Kafka bootstrap servers (default: ${env_name('kafka_bootstrap')})")
+    parser.add_argument("--max-message-bytes", type=int, default=DEFAULT_MAX_MESSAGE_BYTES, metavar="N",
+                        help="largest file sent as bytes; larger ones go by reference "
+                             f"(default: {DEFAULT_MAX_MESSAGE_BYTES}; the broker must allow it)")
+    parser.add_argument("--claim-check-root", metavar="DIR", default=None,
+                        help="the landing store that claim checks name files in")
+
+
+def _kafka_bootstrap(args: argparse.Namespace) -> str:
+    bootstrap = args.kafka_bootstrap or settings().kafka_bootstrap
+    if not bootstrap:
+        raise UsageError(f"no Kafka bootstrap servers: give --kafka-bootstrap HOST:PORT or set "
+                         f"{env_name('kafka_bootstrap')}")
+    return bootstrap
 
 
 def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
@@ -434,8 +504,12 @@ def cmd_stream(args: argparse.Namespace, warehouse: Warehouse) -> int:
 
     _require_secret()
     try:
+        source = _kafka_source(args, warehouse) if args.topic else None
+        if source is not None and args.landing:
+            raise UsageError("--landing and --topic are two sources: give one")
         settings = StreamSettings(
-            landing=_input_dir(args.landing) if args.landing else warehouse.landing,
+            landing=None if source else _input_dir(args.landing) if args.landing else warehouse.landing,
+            source=source,
             max_files_per_trigger=args.max_files_per_trigger, trigger_interval_seconds=args.trigger_interval,
             trigger=args.trigger, min_age_seconds=args.min_age,
             output=Path(args.output) if args.output else None,
@@ -455,6 +529,71 @@ def cmd_stream(args: argparse.Namespace, warehouse: Warehouse) -> int:
     _progress(f"stream {report.stopped_by}: {len(report.batches)} batches, {report.files} files"
               + (f": {report.error}" if report.error else ""))
     return EXIT_OK if report.success else EXIT_FAILED
+
+
+def _kafka_source(args: argparse.Namespace, warehouse: Warehouse):
+    from orchestration.kafka_source import KafkaSettings, KafkaSource
+
+    claim_root = _input_dir(args.claim_check_root) if args.claim_check_root else None
+    return KafkaSource(KafkaSettings(
+        bootstrap=_kafka_bootstrap(args), topic=args.topic, results_topic=args.results_topic,
+        max_messages_per_trigger=args.max_files_per_trigger, max_message_bytes=args.max_message_bytes,
+        claim_check_root=claim_root, starting_offsets=StartingOffsets(args.starting_offsets)), warehouse)
+
+
+def cmd_produce(args: argparse.Namespace, warehouse: Warehouse | None) -> int:
+    from orchestration.kafka_produce import produce_folder
+    from warehouse.kafka_broker import create_topic
+
+    folder = _input_dir(args.input)
+    if args.partitions < 1 or args.max_message_bytes < 1:
+        raise UsageError("--partitions and --max-message-bytes must be at least 1")
+    bootstrap = _kafka_bootstrap(args)
+    claim_root = _input_dir(args.claim_check_root) if args.claim_check_root else folder
+    if args.payload != Payload.bytes and not folder.resolve().is_relative_to(claim_root.resolve()):
+        raise UsageError("files sent by reference must lie inside --claim-check-root")
+    if create_topic(bootstrap, args.topic, args.partitions):
+        _progress(f"created topic {args.topic} ({args.partitions} partitions)")
+    report = produce_folder(folder, bootstrap, args.topic, Payload(args.payload), claim_root,
+                            args.max_message_bytes, args.source_system, log=_progress)
+    print(report.render())
+    return EXIT_OK if report.success else EXIT_FAILED
+
+
+def cmd_kafka_dev(args: argparse.Namespace, warehouse: Warehouse) -> int:
+    """A broker in the foreground: Ctrl-C or SIGTERM stops it cleanly (controlled shutdown)."""
+    import signal
+    import threading
+
+    from warehouse.kafka_broker import BrokerError, KafkaBroker
+
+    folder = Path(args.folder) if args.folder else warehouse.root / "_kafka_dev"
+    broker = KafkaBroker(folder, port=args.port, max_message_bytes=args.max_message_bytes)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _progress(f"starting a Kafka broker in {folder} ...")
+        try:
+            broker.start()
+        except BrokerError as exc:
+            print(f"deidlake kafka-dev: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        for topic in args.topic:
+            broker.create_topic(topic, args.partitions)
+        print(f"Kafka broker at {broker.bootstrap} (log: {broker.log_path}); Ctrl-C stops it")
+        print(f"  export {env_name('kafka_bootstrap')}={broker.bootstrap}")
+        print("  deidlake produce DIR --topic dicom-in   |   deidlake stream --topic dicom-in")
+        sys.stdout.flush()
+        while not stop.wait(1.0):
+            if not broker.running:
+                print(f"deidlake kafka-dev: the broker exited; see {broker.log_path}", file=sys.stderr)
+                return EXIT_FAILED
+        _progress("stopping the broker")
+        return EXIT_OK
+    finally:
+        broker.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def cmd_backfill(args: argparse.Namespace, warehouse: Warehouse) -> int:

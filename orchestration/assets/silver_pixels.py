@@ -81,7 +81,7 @@ def silver_deid_files(context: AssetExecutionContext, spark: SparkResource, ware
     return MaterializeResult(metadata={
         "files": totals["files"], "frames": int(totals["frames"]), "frame_tasks": task_totals["tasks"],
         "text_boxes": int(totals["text"]), "phi_boxes": int(totals["phi"]),
-        "redacted_boxes": int(totals["redacted"]), "redact_mode": settings.redact_mode,
+        "redacted_boxes": int(totals["redacted"]), "redact_mode": str(settings.redact_mode),
         "tesseract_calls": int(task_totals["calls"]), "ocr_cache_hits": int(task_totals["hits"]),
         "quarantined_by_reason": counts_metadata(reasons), "transfer_syntax_decisions": counts_metadata(syntax),
         "seconds": MetadataValue.float(round(seconds, 3)),

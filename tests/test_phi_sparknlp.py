@@ -141,6 +141,13 @@ def test_annotations_become_the_python_engines_chunks_plus_the_ner():
     assert not any(a < 48 and 40 < b for a, b, _ in ranges)
 
 
+def test_a_marker_letter_at_the_edge_of_a_ner_chunk_is_kept():
+    text = "DOE, JOHN D. A"
+    engine = AnnotatedRecognizer(precomputed({text: [Annotation("ner", 0, 14, "NAME", 0.8)]}), keyring=KEYRING)
+    chunks = engine.find_phi_in_text(text, None)
+    assert chunks and all(c.end <= 12 for c in chunks) and any(c.start == 0 and c.end >= 11 for c in chunks)
+
+
 def test_a_document_without_annotations_fails_the_file():
     engine = AnnotatedRecognizer(precomputed({}), keyring=KEYRING)
     with pytest.raises(RecognizerError) as caught:

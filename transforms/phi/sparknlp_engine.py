@@ -28,10 +28,12 @@ from transforms.phi.patterns import PATTERNS
 from transforms.phi.position import place_words
 from transforms.phi.recognizer import PhiRecognizer, RecognizerSettings, _gap_field_starts, _text_field_starts
 from transforms.phi.rules import VOCABULARY, match_chunk
-from transforms.phi.vocabulary import PHI_LABELS
+from transforms.phi.vocabulary import KEEP_WORDS, PHI_LABELS
 from transforms.text_types import TextLine
 
 NER_CATEGORIES = frozenset({"NAME", "INSTITUTION", "ADDRESS"})
+MIN_NER_CONFIDENCE = 0.5   # the CRF's mean marginal of the chunk's tags: below even odds, not an entity
+MIN_LONE_WORD = 4          # letters a NER chunk of one word needs
 LABEL_WORDS = frozenset(word for phrase in PHI_LABELS for word in phrase)
 _SPECS = {spec.name: spec for spec in PATTERNS}
 
@@ -141,13 +143,29 @@ def _ner_chunk(text: str, tokens: Sequence[Token], offset: int, annotation: Anno
     """A NER chunk of a category the model is for, unless every word of it is radiology vocabulary or a
     label word ("Portable", "Chest PA", "Name"): the model is trained on our generated text only, and
     the vocabulary (written by hand from general usage) is the same guard the shape patterns have."""
-    if annotation.label not in NER_CATEGORIES:
+    if annotation.label not in NER_CATEGORIES or annotation.score < MIN_NER_CONFIDENCE:
         return None
     start, end = offset + annotation.start, offset + annotation.end
-    words = [t.plain for t in tokens if start <= t.start and t.end <= end]
+    inside = [t for t in tokens if start <= t.start and t.end <= end]
+    words = [t.plain for t in inside]
     if not words or all(word in VOCABULARY or word in LABEL_WORDS or len(word) == 1 for word in words):
         return None
+    if len(words) == 1 and len(words[0]) <= MIN_LONE_WORD - 1:
+        return None               # one short word ("EEG", "Wh" read from a filled box): too little evidence;
+                                  # after a label ("Op: LK") the context rule takes the value in both engines
+    # An orientation marker at the edge of a name or place ("DOE, JOHN D. A", "A Springfield General
+    # Hospital"): one letter identifies no one, and the marker must stay. An initial keeps its dot.
+    while len(inside) > 1 and _is_marker(text, inside[-1]):
+        inside.pop()
+        end = inside[-1].end
+    while len(inside) > 1 and _is_marker(text, inside[0]):
+        inside.pop(0)
+        start = inside[0].start
     return Chunk(start, end, annotation.label, "ner", annotation.score)
+
+
+def _is_marker(text: str, token: Token) -> bool:
+    return len(token.plain) == 1 and token.plain in KEEP_WORDS and text[token.end:token.end + 1] != "."
 
 
 def utf16_to_index(text: str, offset: int) -> int:

@@ -91,6 +91,9 @@ class PipelineSettings(ConfigurableResource):
     gate_frames: GateFrames = Field(default=GateFrames.all, description=(
         "frames the gate reads again: all (independent of the detector's blind spots) | text (where "
         "detection saw text) | redacted (only the frames redacted)"))
+    gate_dciodvfy: GateDciodvfy = Field(default=GateDciodvfy.required, description=(
+        "dciodvfy in the gate's structure check: required (a missing dciodvfy holds every file) | "
+        "when_installed | off"))
     phi_engine: PhiEngine = Field(default=PhiEngine.python, description=(
         "the PHI recognizer of OCR text: python (dictionary, patterns, rules) | sparknlp (the same "
         "around Spark NLP's RegexMatcher and a NerCrf model, on the executors' JVM)"))

@@ -40,6 +40,9 @@ class CategoryCount:
 class Evaluation:
     phi: dict[str, CategoryCount] = field(default_factory=lambda: defaultdict(CategoryCount))
     non_phi: dict[str, CategoryCount] = field(default_factory=lambda: defaultdict(CategoryCount))
+    # PHI values the truth marks as absent from the header (realistic styles' `in_header: false`): what
+    # only a pattern, a rule or the NER can find; also counted in `phi`.
+    outside_header: dict[str, CategoryCount] = field(default_factory=lambda: defaultdict(CategoryCount))
     lines: int = 0
     seconds: float = 0.0
 
@@ -174,6 +177,9 @@ def evaluate_frames(recognizer: PhiRecognizer, frames: Iterable[EvaluationFrame]
             counts = result.phi if item.is_phi else result.non_phi
             counts[item.category].total += 1
             counts[item.category].hit += int(cover >= min_cover if item.is_phi else cover <= max_cover)
+            if item.is_phi and item.in_header is False:
+                result.outside_header[item.category].total += 1
+                result.outside_header[item.category].hit += int(cover >= min_cover)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -182,7 +188,8 @@ def evaluate_file(recognizer: PhiRecognizer, truth: FileTruth, result: Evaluatio
                   max_cover: float = 0.1, perturb: Callable[[str], str] | None = None) -> None:
     one = evaluate_frames(recognizer, file_frames(truth, perturb), min_cover, max_cover)
     result.lines += one.lines
-    for mine, theirs in ((result.phi, one.phi), (result.non_phi, one.non_phi)):
+    for mine, theirs in ((result.phi, one.phi), (result.non_phi, one.non_phi),
+                         (result.outside_header, one.outside_header)):
         for category, count in theirs.items():
             mine[category].total += count.total
             mine[category].hit += count.hit

@@ -25,7 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from orchestration.progress import CLI_RUN, DAGSTER_LEVELS, ProgressMode, RunProgress, Verbosity, display_wanted
-from transforms.modes import GateFrames, LossyJpegPolicy, RedactMode, choices
+from transforms.modes import GateFrames, LossyJpegPolicy, PhiEngine, RedactMode, choices
 from warehouse.layout import WAREHOUSE_ENV, Warehouse
 from warehouse.settings import Mode, SettingsError, env_name, settings
 
@@ -268,6 +268,9 @@ def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                        "JPEG-LS lossless")
     _add_enum_argument(parser, "--gate-frames", GateFrames, GateFrames.all,
                        "frames the leakage gate reads again: all, those with detected text, or the redacted")
+    _add_enum_argument(parser, "--phi-engine", PhiEngine, PhiEngine.python,
+                       "the PHI recognizer of OCR text: pure Python, or Spark NLP (RegexMatcher + NerCrf) "
+                       "around the same dictionary and rules")
     parser.add_argument("--frames-per-task", type=int, default=8, metavar="N", help="frames per Spark task (default: 8)")
 
 
@@ -283,6 +286,7 @@ def _pipeline_settings(args: argparse.Namespace):
                                 redact=getattr(args, "redact", RedactMode.phi),
                                 lossy_jpeg_policy=getattr(args, "lossy_jpeg", LossyJpegPolicy.same_syntax),
                                 gate_frames=getattr(args, "gate_frames", GateFrames.all),
+                                phi_engine=getattr(args, "phi_engine", PhiEngine.python),
                                 frames_per_task=getattr(args, "frames_per_task", 8))
     except ValidationError as exc:             # an unknown --option: the message lists the valid names
         raise UsageError("; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())) from None

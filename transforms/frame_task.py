@@ -73,27 +73,32 @@ def frame_staging_path(staging_dir: str | os.PathLike, index: int) -> Path:
 
 def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Keyring, staging_dir: str,
                    find_phi: PhiFinder | None = None, lossy_jpeg_policy: str = "same_syntax",
-                   cache: OcrCache | None = None) -> FrameTaskResult:
-    """Redact frames [first, stop) of `raw_path`; changed frames go to `staging_dir` already encoded."""
+                   cache: OcrCache | None = None, read: Sequence[FrameText] | None = None) -> FrameTaskResult:
+    """Redact frames [first, stop) of `raw_path`; changed frames go to `staging_dir` already encoded.
+    `read`: the text of these frames as `read_frame_texts` found it (the Spark NLP engine reads first and
+    recognises in between); only the frames that change are decoded again then."""
     if mode not in REDACT_MODES:
         raise ValueError(f"redaction mode must be one of {REDACT_MODES}")
     if mode == "phi" and find_phi is None:
         raise ValueError("phi mode needs a PHI finder")
     started = time.perf_counter()
     cache = cache if cache is not None else OcrCache()
+    known = {found.index: found for found in read} if read is not None else None
     result = FrameTaskResult(first, stop)
     try:
         with FrameReader(raw_path) as reader:
             info, header = reader.info, reader.header
             plan = plan_encoding(info, True, lossy_jpeg_policy)   # what a changed frame is written as
             for index in range(first, stop):
-                frame = reader.decode_frame(index)                # one frame in memory at a time
-                # "all" mode fills every region without reading it: no OCR (its records carry geometry only).
-                found = find_text([(index, frame)], info, header, cache,
-                                  ocr_settings=OcrSettings() if mode == "phi" else None)[0]
+                if known is None:
+                    frame = reader.decode_frame(index)            # one frame in memory at a time
+                    found = _frame_text(index, frame, info, header, cache, mode)
+                else:
+                    frame, found = None, known[index]
                 boxes, records = _choose_boxes(found, mode, keyring, find_phi, info.rows, info.columns)
                 result.boxes.extend(records)
                 if boxes:
+                    frame = frame if frame is not None else reader.decode_frame(index)
                     redacted = redact_fitted(frame, boxes, info, PADDING, header=header)
                     _write_frame(staging_dir, index, encode_frame(redacted, info, plan, reader, index))
                     result.changed_frames.append(index)
@@ -104,6 +109,25 @@ def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Key
     result.ocr_hits, result.ocr_misses, result.tesseract_calls = cache.hits, cache.misses, cache.tesseract_calls
     result.seconds = time.perf_counter() - started
     return result
+
+
+def read_frame_texts(raw_path: str, first: int, stop: int, cache: OcrCache | None = None) -> list[FrameText]:
+    """The text found and read in frames [first, stop) ("phi" mode's reading), nothing changed: the
+    first half of a frame task when the recognizer runs elsewhere (the Spark NLP engine's JVM stage)."""
+    cache = cache if cache is not None else OcrCache()
+    found = []
+    try:
+        with FrameReader(raw_path) as reader:
+            for index in range(first, stop):
+                found.append(_frame_text(index, reader.decode_frame(index), reader.info, reader.header, cache, "phi"))
+    except UndecodableFrameError as exc:
+        raise FrameTaskError(exc.reason, getattr(exc, "frame", None)) from exc
+    return found
+
+
+def _frame_text(index: int, frame, info, header, cache: OcrCache, mode: str) -> FrameText:
+    # "all" mode fills every region without reading it: no OCR (its records carry geometry only).
+    return find_text([(index, frame)], info, header, cache, ocr_settings=OcrSettings() if mode == "phi" else None)[0]
 
 
 def _choose_boxes(found: FrameText, mode: str, keyring: Keyring, find_phi: PhiFinder | None,

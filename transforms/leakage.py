@@ -351,16 +351,25 @@ def recheck_frames(path: str, frames: Sequence[int], dictionary: PhiDictionary,
     whole frame with sparse-text segmentation, and a fresh detection on the *output* frame whose regions
     are read as grey crops with raw-line segmentation. PHI in either reading fails the frame.
     """
-    leaking = []
+    return leaking_frames(recheck_lines(path, frames), dictionary, recognizer)
+
+
+def recheck_lines(path: str, frames: Sequence[int]) -> list[tuple[int, list[TextLine]]]:
+    """The independent reading of each frame (both looks), before any judgement."""
+    read = []
     with FrameReader(path) as reader:
         for index in frames:
             frame = reader.decode_frame(index)
             grey = _recheck_view(frame, reader)
             regions = detect_text_regions(grey_views(frame, reader.info, reader.header))
-            lines = full_frame_lines(grey) + ocr_regions(grey, regions, RECHECK_CROP_SETTINGS)
-            if recognizer.find_phi_in_lines(lines, dictionary):
-                leaking.append(int(index))
-    return leaking
+            read.append((int(index), full_frame_lines(grey) + ocr_regions(grey, regions, RECHECK_CROP_SETTINGS)))
+    return read
+
+
+def leaking_frames(read: Sequence[tuple[int, list[TextLine]]], dictionary: PhiDictionary,
+                   recognizer: PhiRecognizer) -> list[int]:
+    """Frames whose reading holds PHI by the recognizer's judgement."""
+    return [index for index, lines in read if recognizer.find_phi_in_lines(lines, dictionary)]
 
 
 def _recheck_view(frame: np.ndarray, reader: FrameReader) -> np.ndarray:

@@ -26,7 +26,7 @@ from warehouse.delta_io import merge_new_rows
 
 def pixel_settings(pipeline: PipelineSettings, staging_root: str, run_id: str = "") -> PixelSettings:
     return PixelSettings(pipeline.run_key(), pipeline.redact, staging_root, pipeline.frames_per_task,
-                         pipeline.lossy_jpeg_policy, attempt=run_id)
+                         pipeline.lossy_jpeg_policy, phi_engine=pipeline.phi_engine, attempt=run_id)
 
 
 @asset(group_name="silver", partitions_def=landing_batches, kinds={"spark", "delta"},

@@ -19,7 +19,7 @@ _PHI_LABELS: dict[str, tuple[str, ...]] = {
     "NAME": ("name", "patient", "patient name", "pat", "pat name", "pt", "pt name", "patientenname",
              "nom", "nombre", "paziente", "nazwisko", "imie", "фио", "имя", "ονομα", "ονοματεπωνυμο",
              "physician", "phys", "ref", "ref phys", "ref physician", "referring", "referring physician",
-             "referring phys", "ref dr", "doctor", "radiologist", "operator", "operators", "op", "tech",
+             "referring phys", "ref dr", "doctor", "radiologist", "operator", "operators", "op", "initials", "tech",
              "technologist", "performed by", "performing physician", "reading physician", "read by",
              "reported by", "requested by", "arzt", "uberweiser", "zuweiser", "untersucher", "medecin",
              "mother", "mothers name", "other name", "other names", "birth name"),
@@ -53,7 +53,7 @@ _PHI_LABELS: dict[str, tuple[str, ...]] = {
 AMBIGUOUS_LABELS = frozenset({
     "name", "patient", "pat", "pt", "id", "mr", "ex", "exam", "acc", "record", "case", "fall", "chart", "policy", "visit",
     "admission", "order", "req", "request", "date", "data", "time", "age", "eta", "sex", "ref", "op",
-    "tech", "operator", "operators", "home", "city", "street", "site", "facility", "clinic", "hospital",
+    "tech", "operator", "operators", "initials", "home", "city", "street", "site", "facility", "clinic", "hospital",
     "klinik", "department", "dept", "inst", "institution", "station", "serial", "sn", "s n", "ph",
     "cell", "mobile", "mail", "mother", "born", "birth", "insurance", "nom", "nombre", "data",
     "physician", "phys", "doctor", "radiologist", "reader", "referring", "arzt", "residence", "address",

@@ -90,6 +90,7 @@ class LineCandidate:
     view: int
     bright_text: bool
     vertical: bool = False
+    corners: tuple[tuple[float, float], ...] = ()   # a slanted line's rotated rectangle (frame pixels)
 
 
 def detect_text_regions(views: list[GreyView],
@@ -105,14 +106,15 @@ def detect_text_regions(views: list[GreyView],
 
 
 def line_candidates(views: list[GreyView], settings: DetectorSettings = DEFAULT_SETTINGS,
-                    vertical: bool = False) -> list[LineCandidate]:
+                    vertical: bool = False, slanted: bool = False) -> list[LineCandidate]:
     """Unpadded line boxes of every view and polarity, with where they were seen; with `vertical`, also
-    the lines whose glyphs chain top to bottom (the same components, chained the other way)."""
+    the lines whose glyphs chain top to bottom (the same components, chained the other way); with
+    `slanted`, also chains that run straight at a few degrees off (`SLANT_DEGREES`), with their corners."""
     found: list[LineCandidate] = []
     for index, view in enumerate(views):
         for bright in ((True,) if view.bright_text_only else (True, False)):
-            for box, upright in _detect_one(view.image, bright, settings, vertical):
-                found.append(LineCandidate(box, index, bright, not upright))
+            for box, upright, corners in _detect_one(view.image, bright, settings, vertical, slanted):
+                found.append(LineCandidate(box, index, bright, not upright, corners))
     return found
 
 
@@ -141,12 +143,13 @@ def noise_sigma(grey: np.ndarray) -> float:
     return float(np.median(moving)) * 1.4826 / np.sqrt(2.0)
 
 
-def _detect_one(grey: np.ndarray, bright_text: bool, settings: DetectorSettings,
-                vertical: bool = False) -> list[tuple[Box, bool]]:
-    """(line box, upright) of one view and polarity. Vertical lines are chained from the same
-    components with rows and columns exchanged: a glyph turned a quarter is as wide as it was high."""
+def _detect_one(grey: np.ndarray, bright_text: bool, settings: DetectorSettings, vertical: bool = False,
+                slanted: bool = False) -> list[tuple[Box, bool, tuple[tuple[float, float], ...]]]:
+    """(line box, upright, corners of a slanted line) of one view and polarity. Vertical lines are
+    chained from the same components with rows and columns exchanged: a glyph turned a quarter is as
+    wide as it was high."""
     response = stroke_response(grey, bright_text, settings)
-    boxes: list[tuple[Box, bool]] = []
+    boxes: list[tuple[Box, bool, tuple[tuple[float, float], ...]]] = []
     for threshold in _thresholds(response, grey, settings):
         mask = (response >= threshold).astype(np.uint8)
         components = _components(mask, settings)
@@ -154,11 +157,45 @@ def _detect_one(grey: np.ndarray, bright_text: bool, settings: DetectorSettings,
             glyphs = _glyph_shaped(*components, settings) if upright \
                 else _glyph_shaped(*_transposed(components), settings)
             for line in _chain_into_lines(glyphs, settings):
-                if _is_text_line(glyphs[line], settings):
-                    box = _line_box(glyphs[line]) if upright else _transposed_box(_line_box(glyphs[line]))
-                    if _ink_against_background(grey, mask, box, bright_text, threshold / 2):
-                        boxes.append((box, upright))
+                corners: tuple[tuple[float, float], ...] = ()
+                if not _is_text_line(glyphs[line], settings):
+                    corners = _slanted_band(glyphs[line]) if slanted else ()
+                    if not corners:
+                        continue
+                box = _line_box(glyphs[line])
+                if not upright:
+                    box, corners = _transposed_box(box), tuple((y, x) for x, y in corners)
+                if _ink_against_background(grey, mask, box, bright_text, threshold / 2):
+                    boxes.append((box, upright, corners))
     return boxes
+
+
+SLANT_DEGREES = (3.0, 15.0)      # a straight chain this far off its axis is a slanted line
+
+
+def _slanted_band(line: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """The rotated rectangle of a chain that fails the straight-band rule only because it runs at an
+    angle: at least four glyphs of similar height whose centres lie on one straight line
+    (least squares, every centre within a fifth of the median height of it) at `SLANT_DEGREES`."""
+    if len(line) < 4:
+        return ()
+    heights = line[:, 3].astype(np.float64)
+    median = float(np.median(heights))
+    if heights.max() > 1.6 * median or heights.min() < 0.5 * median:
+        return ()
+    x = line[:, 0] + line[:, 2] / 2.0
+    y = line[:, 1] + line[:, 3] / 2.0
+    slope, intercept = np.polyfit(x, y, 1)
+    angle = float(np.degrees(np.arctan(slope)))
+    if not SLANT_DEGREES[0] <= abs(angle) <= SLANT_DEGREES[1]:
+        return ()
+    if np.abs(y - (slope * x + intercept)).max() > 0.2 * median + 1.0:
+        return ()
+    left, right = float(line[:, 0].min()), float((line[:, 0] + line[:, 2]).max())
+    half = 0.6 * median * np.cos(np.radians(angle)) + 0.5 * median * abs(np.sin(np.radians(angle)))
+    ends = [(left, slope * left + intercept), (right, slope * right + intercept)]
+    return ((ends[0][0], ends[0][1] - half), (ends[1][0], ends[1][1] - half),
+            (ends[1][0], ends[1][1] + half), (ends[0][0], ends[0][1] + half))
 
 
 def _thresholds(response: np.ndarray, grey: np.ndarray, settings: DetectorSettings) -> list[float]:

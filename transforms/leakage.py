@@ -408,11 +408,16 @@ def turned_lines(grey: np.ndarray, regions: Sequence[Box], candidates: Sequence[
                for c in candidates if c.corners]
     pairs += [[(reading, reading.region_in_canvas(region)) for reading in readings_of(region, rows, columns)]
               for region in turned if region.rotated]
+    once = replace(RECHECK_TURNED_SETTINGS, retry_below=0)
     lines = []
     for pair in pairs:
-        read = [ocr_regions(reading.canvas(grey), [box], RECHECK_TURNED_SETTINGS)[0] for reading, box in pair]
-        best = max(reading_score(line) for line in read)
-        lines += [line for line in read if line.words and reading_score(line) >= best - RECHECK_TURNED_MARGIN]
+        canvases = [reading.canvas(grey) for reading, _ in pair]
+        read = [ocr_regions(canvas, [box], once)[0] for canvas, (_, box) in zip(canvases, pair)]
+        best = max(range(len(read)), key=lambda k: reading_score(read[k]))
+        if reading_score(read[best]) < RECHECK_TURNED_SETTINGS.retry_below:   # the cascade, for that one only
+            read[best] = ocr_regions(canvases[best], [pair[best][1]], RECHECK_TURNED_SETTINGS)[0]
+        top = max(reading_score(line) for line in read)
+        lines += [line for line in read if line.words and reading_score(line) >= top - RECHECK_TURNED_MARGIN]
     return lines
 
 

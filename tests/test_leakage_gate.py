@@ -61,8 +61,10 @@ def plant_rotated_name(candidate: Dataset, original: Dataset) -> None:
     from PIL import Image, ImageDraw, ImageFont
     from pydicom.uid import RLELossless
 
+    from transforms.synth.glyphs import REALISTIC_FONTS
+
     frame = candidate.pixel_array.copy()
-    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 18)
+    font = ImageFont.truetype(REALISTIC_FONTS["DejaVuSans"], 18)
     text = str(original.PatientName).replace("^", " ").upper()
     x0, y0, x1, y1 = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox((0, 0), text, font=font)
     mask = Image.new("L", (x1 - x0 + 4, y1 - y0 + 4), 0)

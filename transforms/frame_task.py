@@ -23,7 +23,8 @@ from transforms.pixels.encode import encode_frame, plan_encoding
 from transforms.pixels.frames import FrameReader, UndecodableFrameError
 from transforms.pixels.ocr import OCR_TEXT_PURPOSE, OcrCache, OcrSettings
 from transforms.pixels.redact import redact_fitted
-from transforms.redaction_policy import PADDING, boxes_to_fill
+from transforms.pixels.layout import clinical_regions, in_clinical_area
+from transforms.redaction_policy import PADDING, boxes_to_fill, reads_as_nothing
 from transforms.modes import RedactMode, choices
 from transforms.text_types import Box, PhiSpan, TextLine
 
@@ -89,13 +90,14 @@ def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Key
         with FrameReader(raw_path) as reader:
             info, header = reader.info, reader.header
             plan = plan_encoding(info, True, lossy_jpeg_policy)   # what a changed frame is written as
+            clinical = clinical_regions(header, info.rows, info.columns)
             for index in range(first, stop):
                 if known is None:
                     frame = reader.decode_frame(index)            # one frame in memory at a time
                     found = _frame_text(index, frame, info, header, cache, mode)
                 else:
                     frame, found = None, known[index]
-                boxes, records = _choose_boxes(found, mode, keyring, find_phi, info.rows, info.columns)
+                boxes, records = _choose_boxes(found, mode, keyring, find_phi, info.rows, info.columns, clinical)
                 result.boxes.extend(records)
                 if boxes:
                     frame = frame if frame is not None else reader.decode_frame(index)
@@ -131,23 +133,42 @@ def _frame_text(index: int, frame, info, header, cache: OcrCache, mode: str) -> 
 
 
 def _choose_boxes(found: FrameText, mode: str, keyring: Keyring, find_phi: PhiFinder | None,
-                  rows: int, columns: int) -> tuple[list[Box], list[BoxRecord]]:
-    phi_spans = find_phi(found.lines) if mode == "phi" else []
+                  rows: int, columns: int, clinical: tuple[Box, ...] | None = None) -> tuple[list[Box], list[BoxRecord]]:
+    """Boxes to fill and the records of every line. In "phi" mode a line that reads as nothing is left
+    alone where only the learned detector saw text in it and it may lie over anatomy (`clinical`: the
+    file's image regions, None when it states none): texture, not text."""
+    lines = found.lines
+    if mode == "phi":
+        lines = tuple(line for line in found.lines
+                      if not _texture(line, line.region not in found.glyphless, line.region, clinical))
+    phi_spans = find_phi(lines) if mode == "phi" else []
     read = {line.region for line in found.lines}
     unread = [region for region in found.regions if region not in read]
-    to_fill = boxes_to_fill(found.lines, unread, phi_spans, mode, rows, columns)
+    to_fill = boxes_to_fill(lines, unread, phi_spans, mode, rows, columns)
     records = [_line_record(found.index, line, phi_spans, keyring, to_fill) for line in found.lines]
+    for turned in found.turned:          # judged and filled in its upright view, mapped back to the frame
+        if mode == "phi" and _texture(turned.line, turned.region.glyphs, turned.region.box, clinical):
+            records.append(_line_record(found.index, turned.line, [], keyring, [], turned.region.box))
+            continue
+        spans = find_phi([turned.line]) if mode == "phi" else []
+        upright_fill = boxes_to_fill([turned.line], [], spans, mode, *turned.reading.canvas_shape)
+        to_fill.extend(turned.to_frame(upright_fill))
+        records.append(_line_record(found.index, turned.line, spans, keyring, upright_fill, turned.region.box))
     return to_fill, records
 
 
+def _texture(line: TextLine, glyphs: bool, where: Box, clinical: tuple[Box, ...] | None) -> bool:
+    return reads_as_nothing(line) and not glyphs and in_clinical_area(where, clinical)
+
+
 def _line_record(frame: int, line: TextLine, spans: list[PhiSpan], keyring: Keyring,
-                 filled: list[Box]) -> BoxRecord:
+                 filled: list[Box], frame_box: Box | None = None) -> BoxRecord:
     # A span belongs to the line whose words it covers (line regions are padded and may touch the
-    # neighbouring line; word boxes do not).
+    # neighbouring line; word boxes do not). `frame_box`: where a turned line lies in the frame.
     hits = [s for s in spans if any(b.overlaps(w.box) for b in s.boxes for w in line.words)]
     confidences = [w.confidence for w in line.words]
     return BoxRecord(
-        frame=frame, box=line.region,
+        frame=frame, box=frame_box or line.region,
         confidence=float(sum(confidences) / len(confidences)) if confidences else None,
         text_hash=keyring.hexdigest(OCR_TEXT_PURPOSE, line.text) if line.words else None,
         is_phi=bool(hits), category=hits[0].category if hits else None,

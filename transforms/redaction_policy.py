@@ -46,6 +46,14 @@ def boxes_to_fill(lines: Sequence[TextLine], unread_regions: Sequence[Box], span
     return fill + [b.padded(PADDING, rows, columns) for b in phi_boxes]
 
 
+def reads_as_nothing(line: TextLine) -> bool:
+    """OCR found no letter or digit in the line, through its whole cascade. Where, besides, only the
+    learned detector saw text there (no glyph-shaped components) and the place may hold anatomy, the
+    frame task leaves it alone: a detector's hit in texture (speckle, trabecular bone, noise) that reads
+    as nothing is not text. Text read but not understood is still filled."""
+    return not any(ch.isalnum() for word in line.words for ch in word.text)
+
+
 def is_lone_mark(region: Box, regions: Sequence[Box], rows: int, columns: int) -> bool:
     """Room for two characters at most, near the frame's border, and no other text in its band on
     either side: a ruler number, an orientation marker, a tick label. Two characters identify no one,

@@ -61,6 +61,9 @@ SAFE_SHAPES = (
     re.compile(rf"^(?:(?:se|ser|sl|im|img|ima|fr)[:#.]?)?{DIGIT_LIKE}{{1,4}}"
                rf"(?:[il1|]m[ga]?[:#.]?{DIGIT_LIKE}{{1,4}})$", re.IGNORECASE),
     re.compile(rf"^(?:se|ser|sl|im|img|ima|fr)[:#.]?{DIGIT_LIKE}{{1,4}}$", re.IGNORECASE),
+    # ultrasound probe names: array letter(s) and the frequency band in MHz ("C5-1", "L12-5", "eL18-4",
+    # "C1-6-D"); one or two digits a side, so no identifier or date has this shape
+    re.compile(r"^[a-z]{1,3}\d{1,2}-\d{1,2}(?:-?[a-z]{1,2})?$", re.IGNORECASE),
 )
 NUMBER_SHAPE = SAFE_SHAPES[0]
 COUNTER_SHAPE = SAFE_SHAPES[1]

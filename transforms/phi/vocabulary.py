@@ -78,6 +78,10 @@ TECHNIQUE_WORDS = frozenset({
     "lao", "rao", "cra", "cau", "exp", "kernel", "matrix", "filter", "lut", "gamma", "dose",
     "depth", "cm", "mm", "hu", "sec", "s", "rot", "table", "tbl", "pos", "loc", "z", "avg", "mean",
     "sd", "area", "vol", "dist", "angle", "scale", "page", "p", "spine", "ctdivolmgy",
+    # ultrasound knobs and measurements (gain, dynamic range, frame rate, frequency, pulse repetition,
+    # wall filter, depth "D 16 cm", output power; resistive/pulsatility index, peak systolic and end
+    # diastolic velocity, heart rate)
+    "g", "gn", "dr", "dyn", "fr", "frq", "freq", "prf", "wf", "d", "pwr", "ri", "pi", "psv", "edv", "hr",
 })
 
 # Words after which a time is a duration ("TA 03:02": acquisition time of an MR sequence), not a time of day.
@@ -100,4 +104,10 @@ KEEP_WORDS = frozenset({
     "report", "preliminary", "final", "study", "exam", "patient", "name", "date", "time", "age", "sex",
     "long", "short", "axis", "first", "feet", "body", "large", "small", "medium", "total", "noise", "index",
     "delay", "dose", "lesion", "mass", "cyst", "normal", "view", "apical", "parasternal",
+    # ultrasound: presets, modes, image settings, and the organ and position labels typed over the image
+    "abd", "abdo", "ob", "gyn", "thy", "msk", "vasc", "vascular", "card", "cardiac", "renal", "gen", "res", "pen",
+    "thi", "color", "colour", "pw", "cw", "cf", "cfm", "pdi", "doppler", "bmode", "mmode", "harmonic",
+    "lymph", "node", "nodes", "thyroid", "isthmus", "lobe", "pole", "upper", "lower", "mid", "gb", "gallbladder",
+    "cbd", "pancreas", "spleen", "aorta", "ivc", "cca", "ica", "eca", "bladder", "uterus", "ovary", "testis",
+    "prostate", "rt", "lt", "longitudinal", "transverse", "trv", "prox", "proximal", "distal", "medial", "lateral",
 })

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from transforms.keyring import Keyring
+from transforms.modes import RedactMode, choices
 from transforms.phi.errors import RecognizerError
 from transforms.pixels.analyze import FrameText, find_text
 from transforms.pixels.encode import encode_frame, plan_encoding
 from transforms.pixels.frames import FrameReader, UndecodableFrameError
 from transforms.pixels.ocr import OCR_TEXT_PURPOSE, OcrCache, OcrSettings
-from transforms.pixels.redact import redact_fitted
-from transforms.redaction_policy import PADDING, boxes_to_fill
-from transforms.modes import RedactMode, choices
+from transforms.pixels.glyphs import Fill
+from transforms.pixels.redact import redact_tight
+from transforms.redaction_policy import fills_to_make
 from transforms.text_types import Box, PhiSpan, TextLine
 
 REDACT_MODES = choices(RedactMode)
@@ -91,10 +92,10 @@ def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Key
                 # "all" mode fills every region without reading it: no OCR (its records carry geometry only).
                 found = find_text([(index, frame)], info, header, cache,
                                   ocr_settings=OcrSettings() if mode == "phi" else None)[0]
-                boxes, records = _choose_boxes(found, mode, keyring, find_phi, info.rows, info.columns)
+                fills, records = _choose_fills(found, mode, keyring, find_phi, info.rows, info.columns)
                 result.boxes.extend(records)
-                if boxes:
-                    redacted = redact_fitted(frame, boxes, info, PADDING, header=header)
+                if fills:
+                    redacted = redact_tight(frame, fills, info, header=header)
                     _write_frame(staging_dir, index, encode_frame(redacted, info, plan, reader, index))
                     result.changed_frames.append(index)
     except UndecodableFrameError as exc:
@@ -106,14 +107,15 @@ def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Key
     return result
 
 
-def _choose_boxes(found: FrameText, mode: str, keyring: Keyring, find_phi: PhiFinder | None,
-                  rows: int, columns: int) -> tuple[list[Box], list[BoxRecord]]:
+def _choose_fills(found: FrameText, mode: str, keyring: Keyring, find_phi: PhiFinder | None,
+                  rows: int, columns: int) -> tuple[list[Fill], list[BoxRecord]]:
     phi_spans = find_phi(found.lines) if mode == "phi" else []
     read = {line.region for line in found.lines}
     unread = [region for region in found.regions if region not in read]
-    to_fill = boxes_to_fill(found.lines, unread, phi_spans, mode, rows, columns)
-    records = [_line_record(found.index, line, phi_spans, keyring, to_fill) for line in found.lines]
-    return to_fill, records
+    fills = fills_to_make(found.lines, unread, phi_spans, mode, rows, columns)
+    pieces = [piece for fill in fills for piece in fill.pieces]
+    records = [_line_record(found.index, line, phi_spans, keyring, pieces) for line in found.lines]
+    return fills, records
 
 
 def _line_record(frame: int, line: TextLine, spans: list[PhiSpan], keyring: Keyring,

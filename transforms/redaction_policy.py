@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from transforms.phi.safe_text import (is_settled_reading, kept_after_second_reading, safe_in_other_reading,
                                       safe_mask, stretches_worth_reading_again)
+from transforms.pixels.glyphs import Fill
 from transforms.pixels.redact import DEFAULT_PADDING
 from transforms.text_types import Box, OcrWord, PhiSpan, TextLine
 
@@ -32,18 +33,36 @@ SPACE_RATIO = 0.3    # a gap narrower than this x line height between kept words
 
 def boxes_to_fill(lines: Sequence[TextLine], unread_regions: Sequence[Box], spans: Sequence[PhiSpan],
                   mode: str, rows: int, columns: int) -> list[Box]:
-    """Final boxes, padding included (fill them with no further padding)."""
+    """Final boxes, padding included (fill them with no further padding): the pieces of `fills_to_make`."""
+    return [piece for fill in fills_to_make(lines, unread_regions, spans, mode, rows, columns) for piece in fill.pieces]
+
+
+def fills_to_make(lines: Sequence[TextLine], unread_regions: Sequence[Box], spans: Sequence[PhiSpan],
+                  mode: str, rows: int, columns: int) -> list[Fill]:
+    """What to fill, per text line: padded pieces of the line within its padded region (the context
+    in which `redact.tight_boxes` tells the glyphs from the background)."""
+    def padded(box: Box) -> Box:
+        return box.padded(PADDING, rows, columns)
+
     if mode == "all":
-        return [b.padded(PADDING, rows, columns) for b in [line.region for line in lines] + list(unread_regions)]
+        return [Fill(padded(b), (padded(b),), b) for b in [line.region for line in lines] + list(unread_regions)]
     phi_boxes = [box for span in spans for box in span.boxes]
     regions = [line.region for line in lines] + list(unread_regions)
     marks = {r for r in regions
              if is_lone_mark(r, regions, rows, columns) and not any(r.overlaps(b) for b in phi_boxes)}
-    fill = [b.padded(PADDING, rows, columns) for b in unread_regions if b not in marks]
+    fills = [Fill(padded(b), (padded(b),), b) for b in unread_regions if b not in marks]
     for line in lines:
         if line.region not in marks:
-            fill.extend(_line_fill(line, phi_boxes, rows, columns))
-    return fill + [b.padded(PADDING, rows, columns) for b in phi_boxes]
+            pieces = _line_fill(line, phi_boxes, rows, columns)
+            if pieces:
+                fills.append(Fill(padded(line.region), tuple(pieces), line.region))
+    for box in phi_boxes:
+        core = box
+        for region in regions:
+            if region.overlaps(box):
+                core = core.union(region)
+        fills.append(Fill(padded(core), (padded(box),), core))
+    return fills
 
 
 def is_lone_mark(region: Box, regions: Sequence[Box], rows: int, columns: int) -> bool:

@@ -90,7 +90,8 @@ def test_digit_groups_a_space_apart_are_one_number():
 
 def test_a_label_whose_colon_is_read_apart_is_still_a_label():
     assert safe_mask([word("ID", 10), word("|", 30), word("00335664", 45)]) == [True, False, False]
-    assert safe_mask([word("ID", 10), word("00335664", 45)]) == [False, False]
+    # Without its colon a label is still one at the start of its line (issue 22: labels kept); the value is not.
+    assert safe_mask([word("ID", 10), word("00335664", 45)]) == [True, False]
 
 
 def test_a_label_misread_by_one_letter_is_kept_only_where_a_label_starts_a_line():

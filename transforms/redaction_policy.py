@@ -61,7 +61,7 @@ def fills_to_make(lines: Sequence[TextLine], unread_regions: Sequence[Box], span
         for region in regions:
             if region.overlaps(box):
                 core = core.union(region)
-        fills.append(Fill(padded(core), (padded(box),), core))
+        fills.append(Fill(padded(core), (padded(box),), core, one_value=True))
     return fills
 
 

@@ -65,6 +65,10 @@ class DetectorSettings:
     confirm_min_aspect: float = 3.0  # morphological lines narrower than this many heights are "short":
                                      # asked about after the long ones, quietest surroundings first
     max_confirmations: int = 32      # model confirmations per frame (~5-10 ms each)
+    small_text_px: int = 9           # model lines this low (frame rows; 4-6 px glyphs), `small_text_lines` of
+    small_text_lines: int = 2        # them: the model looks again at the frame enlarged to 1024 px (<= 4x)
+    small_text_model: DbnetSettings = field(
+        default_factory=lambda: DbnetSettings(upscale_below=1024, max_upscale=4.0))
 
 
 DEFAULT_SETTINGS = DetectorSettings()

@@ -13,9 +13,10 @@ holds, each word's box grown by `FILL_GROWTH` pixels (anti-aliased edges):
    anatomy), which one background value for the line cannot. Noise is measured on the ring of the
    analysed window: neighbour differences along it, over the pairs that differ at all (MR air is mostly
    one value). A glyph is a component above NOISE_SIGMAS deviations that reaches CLEAR_CONTRAST times
-   that somewhere (hysteresis: its anti-aliased edge belongs to it); of the two polarities, the one
-   whose pixels lie away from the window's median on its own side (bright text's black-hat is the
-   background between its strokes).
+   that somewhere (hysteresis: its anti-aliased edge belongs to it), in either polarity, each judged
+   alone below (bright text's black-hat is the space between its strokes, which joins its glyphs to a
+   plate behind them or to the anatomy; choosing one polarity by how far its pixels lie from the
+   median chose the plate over white digits on it).
 2. The line's own glyphs (`_within_rows`): components inside the detected region's rows. Those wholly
    above or below it are another line's; those reaching beyond it (an edge of the anatomy, a ruler, a
    glyph touching one) do not shape the words, and step 4 fills their columns.
@@ -28,7 +29,8 @@ holds, each word's box grown by `FILL_GROWTH` pixels (anti-aliased edges):
    learned detector) cannot be measured here, and the detector saw it.
 
 Where none of this can be trusted the pieces are filled whole, as before: a window with no glyph
-found, or more "ink" than text can be (anatomy, a plate behind the text).
+found, more "ink" than text can be (anatomy, a plate behind the text), or a region the glyph map
+accounts for less than half of (`_explained_share`: the detector saw text there that the map cannot).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ FILL_GROWTH = 2              # pixels a fill reaches beyond the glyphs it covers
 NOISE_SIGMAS = 4.0           # a response this many noise deviations above the ring's level is ink
 CLEAR_CONTRAST = 3.0         # a glyph reaches this many noise thresholds above the ring's level somewhere
 MAD_TO_SIGMA = 1.4826        # median absolute deviation -> standard deviation (Gaussian noise)
-WORD_GAP_RATIO = 0.75        # glyphs this close (in the taller's heights) are one item: letter and word spaces
+WORD_GAP_RATIO = 1.2         # glyphs this close (in the taller's heights) are one item: letter and word
+                             # spaces, a monospaced font's too (its space is about one capital high)
 MAX_HEIGHT_RATIO = 1.6       # glyphs of one word: heights within this ratio, unless one lies within the other's rows
 MIN_INK_PIXELS = 3           # ink components smaller than this are noise specks
 ROW_SLACK = 1                # pixels a glyph may reach beyond its detected region's rows
@@ -52,7 +55,7 @@ PART_OF_LINE = 0.5           # a word lower than this share of its line is only 
 MIN_WORD_HEIGHT_SHARE = 0.4  # a word lower than this share of the line's tallest is a speck or a stub
 RING_PX = 2                  # width of a window's ring, where its background level and noise are measured
 MAX_INK_SHARE = 0.6          # a window more "ink" than this is anatomy or a plate, not a text line
-POLARITY_SHARE = 0.5         # the other polarity counts too when its pixels lie this far out (`_text_polarity`)
+MIN_EXPLAINED_SHARE = 0.5    # of a region's columns the glyph map must account for, else the pieces are filled
 MAX_KERNEL = 31              # widest top-hat kernel (text 60+ px high)
 WINDOW_SHARE = 0.5           # the window analysed reaches this many line heights beyond the region
 MAX_COMPONENTS = 400         # more glyph components than this in one window: texture, not a line
@@ -69,6 +72,8 @@ class Fill:
     context: Box
     pieces: tuple[Box, ...]
     core: Box | None = None      # the detected region; None: the context itself
+    one_value: bool = False      # the pieces each hold one value (a PHI span): their words are filled as
+                                 # one box, spaces included, so the value is covered to its last glyph
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class GlyphMap:
     window: Box
     strong: np.ndarray
     weak: np.ndarray
+    parts: tuple[np.ndarray, ...] = ()    # `strong` by polarity and sample, each judged alone
 
 
 def tight_boxes(frame: np.ndarray, fill: Fill, growth: int = FILL_GROWTH) -> list[Box]:
@@ -90,7 +96,12 @@ def tight_boxes(frame: np.ndarray, fill: Fill, growth: int = FILL_GROWTH) -> lis
     glyphs = glyph_map(frame, window, core.height)
     if glyphs is None:
         return list(fill.pieces)
-    strong = _within_rows(glyphs.strong, core.top - window.top, core.bottom - window.top)
+    strong = None
+    for part in glyphs.parts:          # each polarity alone: bright text's black-hat (the gaps between its
+        kept = _within_rows(_in_columns(part, window, fill.pieces), core.top - window.top,   # strokes) joins
+                            core.bottom - window.top)                # its glyphs to a plate or the anatomy
+        if kept is not None:
+            strong = kept if strong is None else strong | kept
     words = _words(strong, (window.left, window.top)) if strong is not None else []
     if words is None:
         return list(fill.pieces)
@@ -100,9 +111,27 @@ def tight_boxes(frame: np.ndarray, fill: Fill, growth: int = FILL_GROWTH) -> lis
     boxes: list[Box] = []
     for piece in fill.pieces:
         held = [word.clipped_to(piece) for word in words if word.overlaps(piece)]
+        if fill.one_value and held:
+            held = [_union(held)]
         boxes += [_grown_within(word, growth, piece) for word in held]
         boxes += _unexplained(glyphs, core, piece, held, growth)
+    if _explained_share(core, fill.pieces, boxes) < MIN_EXPLAINED_SHARE:
+        return list(fill.pieces)
     return boxes
+
+
+def _explained_share(core: Box, pieces: tuple[Box, ...], boxes: list[Box]) -> float:
+    """Share of the region's columns that the boxes to fill (or the words kept, outside the pieces)
+    account for. The detector saw text across its region; where the glyph map accounts for little of
+    it (text at the noise, a lossy codec's smear), the map is not trusted and the pieces are filled."""
+    if core.width <= 0:
+        return 1.0
+    seen = np.ones(core.width, dtype=bool)
+    for piece in pieces:
+        seen[max(piece.left - core.left, 0):max(piece.right - core.left, 0)] = False
+    for box in boxes:
+        seen[max(box.left - core.left, 0):max(box.right - core.left, 0)] = True
+    return float(seen.mean())
 
 
 def glyph_map(frame: np.ndarray, window: Box, text_height: int) -> GlyphMap | None:
@@ -116,6 +145,7 @@ def glyph_map(frame: np.ndarray, window: Box, text_height: int) -> GlyphMap | No
     samples = view.reshape(view.shape[0], view.shape[1], -1).astype(np.float32)
     strong = np.zeros(view.shape[:2], dtype=bool)
     weak = np.zeros(view.shape[:2], dtype=bool)
+    parts: list[np.ndarray] = []
     for k in range(samples.shape[2]):
         channel = np.ascontiguousarray(samples[..., k])
         noise = NOISE_SIGMAS * _ring_noise(channel)
@@ -124,13 +154,13 @@ def glyph_map(frame: np.ndarray, window: Box, text_height: int) -> GlyphMap | No
             response = cv2.morphologyEx(channel, operation, kernel)    # the border takes no part
             level = float(np.median(_ring(response)))
             found.append(_glyph_components(response, level + noise, level + CLEAR_CONTRAST * noise))
-        for glyphs, _ in _text_polarity(channel, found):
-            strong |= glyphs
-        for _, above in found:        # either polarity: grey text turns darker than bright anatomy
+        for glyphs, above in found:   # both polarities: text may be bright or dark, and grey text turns
+            strong |= glyphs          # darker than the anatomy where it crosses brighter anatomy
             weak |= above
+            parts.append(glyphs)
     if not strong.any() or strong.mean() > MAX_INK_SHARE:
         return None
-    return GlyphMap(window, strong, weak)
+    return GlyphMap(window, strong, weak, tuple(parts))
 
 
 def _glyph_components(response: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
@@ -149,20 +179,13 @@ def _glyph_components(response: np.ndarray, low: float, high: float) -> tuple[np
     return kept[labels], big[labels]
 
 
-def _text_polarity(channel: np.ndarray, found: list[tuple[np.ndarray, np.ndarray]]
-                   ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Of the top-hat and black-hat findings, those of the text's polarity: bright text's top-hat holds
-    its strokes, its black-hat the background between them (as bright as the rest of the background)
-    and whatever dark structure lies near. So a polarity counts when its pixels lie away from the
-    window's median on its own side, and the weaker one only when it does so at least half as far
-    (text of both polarities, or outlined)."""
-    middle = float(np.median(channel))
-    reach = [float(np.median(channel[glyphs])) - middle if glyphs.any() else 0.0 for glyphs, _ in found]
-    reach = [max(reach[0], 0.0), max(-reach[1], 0.0)]
-    best = max(reach)
-    if best <= 0:
-        return found
-    return [f for f, r in zip(found, reach) if r >= POLARITY_SHARE * best]
+def _in_columns(ink: np.ndarray, window: Box, pieces: tuple[Box, ...]) -> np.ndarray:
+    """`ink` in the pieces' columns only: a kept label's glyphs, a word space from the value after it,
+    must not join the value's word and carry its fill over the space."""
+    columns = np.zeros(ink.shape[1], dtype=bool)
+    for piece in pieces:
+        columns[max(piece.left - window.left, 0):max(piece.right - window.left, 0)] = True
+    return ink & columns[None, :]
 
 
 def _within_rows(ink: np.ndarray, top: int, bottom: int) -> np.ndarray | None:
@@ -269,6 +292,13 @@ def _runs(present: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) of each run of True in `present`."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], present.astype(np.int8), [0]])))
     return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
+
+
+def _union(boxes: list[Box]) -> Box:
+    union = boxes[0]
+    for box in boxes[1:]:
+        union = union.union(box)
+    return union
 
 
 def _grown_within(box: Box, growth: int, bounds: Box) -> Box:

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from pydicom.dataset import Dataset
 
-from transforms.pixels.dbnet import detect_text_dbnet
+from transforms.pixels.dbnet import DbnetSettings, detect_text_dbnet
 from transforms.pixels.detect import (DEFAULT_SETTINGS, DetectorSettings, LineCandidate, faint_threshold,
                                       line_candidates, stroke_response)
 from transforms.pixels.frames import PixelInfo
@@ -61,7 +61,28 @@ def _model_boxes(frame: np.ndarray, info: PixelInfo, header: Dataset | None,
     if not settings.use_model:
         return []
     view = local_contrast_view(frame, info, header, tiles=settings.contrast_tiles)
-    return [found.box for found in detect_text_dbnet(view, settings.model)]
+    boxes = [found.box for found in detect_text_dbnet(view, settings.model)]
+    return boxes + _closer_look(view, boxes, settings)
+
+
+def _closer_look(view: np.ndarray, boxes: list[Box], settings: DetectorSettings) -> list[Box]:
+    """The model again, on the frame enlarged further (`settings.small_text_model`), when it found
+    `small_text_lines` lines of text (twice as wide as high) of at most `small_text_px` rows: glyphs of
+    4-6 px (a 256x256 MR's overlay) are only partly found at the usual scale, and where some lines are
+    seen others are likely (one overlay, one font), over anatomy where the usual scale sees none.
+    Frames without small text pay nothing (an isolated small box is a digit or a speck, not an overlay)."""
+    rows, columns = view.shape[:2]
+    closer = settings.small_text_model
+    small_lines = [box for box in boxes if box.height <= settings.small_text_px and box.width >= 2 * box.height]
+    if len(small_lines) < settings.small_text_lines \
+            or _model_scale(rows, columns, closer) <= _model_scale(rows, columns, settings.model):
+        return []
+    return [found.box for found in detect_text_dbnet(view, closer)]
+
+
+def _model_scale(rows: int, columns: int, model: DbnetSettings) -> float:
+    longer = max(rows, columns)
+    return 1.0 if longer >= model.upscale_below else min(model.max_upscale, model.upscale_below / longer)
 
 
 def _morphological_boxes(views: list[GreyView], found: list[Box], settings: DetectorSettings) -> list[Box]:

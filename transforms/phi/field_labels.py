@@ -12,9 +12,9 @@ line, or after a field gap. Single words from the dictionary alone ("Priority", 
 a value such as an institution's name may begin with one; single-word labels come from the recognizer's
 list and the abbreviations ("Name", "Age", "DOB"). A phrase followed by more words in its line is a
 label there only when it announces a value (the recognizer's labels and abbreviations: "Patient ID
-1234"), ends with its colon, or stands a field gap before the next word; a dictionary name followed by
-text at a word space ("Patient Position HFS") stays a label only where nothing of the line is PHI
-anyway (the rest is judged word by word).
+1234"), ends with its colon, stands a field gap before the next word, or stands before a word with a
+digit ("Acquisition Time 08:23"); a dictionary name followed by other words at a word space ("Patient
+Position HFS") is not taken for a label.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ ABBREVIATIONS = (
     "other id", "other ids", "comments", "description", "study description", "series description",
     "referred by", "referred from", "requested by", "ordered by", "performed by",
 )
-LABEL_SUFFIXES = (":", "#", "=", ";")
+LABEL_SUFFIXES = (":", "#", "=", ";", ",")   # a colon, or what small type makes of it
 LABEL_MIN_CONFIDENCE = 40.0        # a phrase spelt exactly, on average (see `_read_well`)
 PHRASE_WORD_MIN_CONFIDENCE = 20.0  # each word of a phrase of SHORT_LABEL_LETTERS letters or more
 SHORT_LABEL_MIN_CONFIDENCE = 60.0  # the mean for phrases of fewer letters, each word at LABEL_MIN_CONFIDENCE
@@ -111,7 +111,8 @@ def label_words(words: Sequence[OcrWord]) -> list[bool]:
 
 
 def _label_place(words: Sequence[OcrWord], k: int) -> bool:
-    if k == 0:
+    """First in its line (after marks OCR made of a cursor or a box's edge: "|", "~"), or after a gap."""
+    if not any(ch.isalnum() for w in words[:k] for ch in w.text):
         return True
     before, word = words[k - 1], words[k]
     return word.box.left - before.box.right >= FIELD_GAP_HEIGHTS * max(word.box.height, before.box.height)
@@ -127,7 +128,7 @@ def _label_at(words: Sequence[OcrWord], start: int) -> int:
             continue
         last = start + length
         if last == len(words) or run[-1].text.strip().endswith(LABEL_SUFFIXES) or phrases[phrase] \
-                or _label_place(words, last):
+                or _label_place(words, last) or any(ch.isdigit() for ch in words[last].text):
             return length
     return 0
 

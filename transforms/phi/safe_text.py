@@ -119,6 +119,15 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
             or (previous_word is None and _is_misread_label(text, key)))
 
 
+def ends_with_label(words: Sequence[OcrWord]) -> bool:
+    """The line's last word is a field label (a phrase of `field_labels`, or a label word with its
+    colon): what follows it in its band is the value it names."""
+    if not words:
+        return False
+    last = _core(words[-1].text)
+    return label_words(words)[-1] or (_is_label_word(last) and words[-1].text.strip().endswith(LABEL_SUFFIXES))
+
+
 def _is_misread_label(text: str, key: str) -> bool:
     """The first word of a line, with a label's colon, one letter away from a label word ("DOR:",
     "Ace:"): small text costs Tesseract a letter of a label more often than a value grows a colon."""

@@ -54,7 +54,7 @@ ROW_SLACK = 1                # pixels a glyph may reach beyond its detected regi
 PART_OF_LINE = 0.5           # a word lower than this share of its line is only partly measured (`_on_bands`)
 MIN_WORD_HEIGHT_SHARE = 0.4  # a word lower than this share of the line's tallest is a speck or a stub
 RING_PX = 2                  # width of a window's ring, where its background level and noise are measured
-MAX_INK_SHARE = 0.6          # a window more "ink" than this is anatomy or a plate, not a text line
+MAX_INK_SHARE = 0.6          # a window more "ink" than this (in one polarity) is anatomy or a plate
 MIN_EXPLAINED_SHARE = 0.5    # of a region's columns the glyph map must account for, else the pieces are filled
 MAX_KERNEL = 31              # widest top-hat kernel (text 60+ px high)
 WINDOW_SHARE = 0.5           # the window analysed reaches this many line heights beyond the region
@@ -158,8 +158,9 @@ def glyph_map(frame: np.ndarray, window: Box, text_height: int) -> GlyphMap | No
             strong |= glyphs          # darker than the anatomy where it crosses brighter anatomy
             weak |= above
             parts.append(glyphs)
-    if not strong.any() or strong.mean() > MAX_INK_SHARE:
-        return None
+    if not strong.any() or max(part.mean() for part in parts) > MAX_INK_SHARE:
+        return None                    # (per polarity: stacked lines' strokes and the spaces between
+                                       # them, both polarities at once, cover most of their window)
     return GlyphMap(window, strong, weak, tuple(parts))
 
 

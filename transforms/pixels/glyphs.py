@@ -56,7 +56,9 @@ MIN_WORD_HEIGHT_SHARE = 0.4  # a word lower than this share of the line's talles
 RING_PX = 2                  # width of a window's ring, where its background level and noise are measured
 MAX_INK_SHARE = 0.6          # a window more "ink" than this (in one polarity) is anatomy or a plate
 MIN_EXPLAINED_SHARE = 0.5    # of a region's columns the glyph map must account for, else the pieces are filled
+STROKE_THICKNESS_RATIO = 1.5  # a polarity this much thicker than the thinnest is not strokes (`_stroke_parts`)
 MAX_KERNEL = 31              # widest top-hat kernel (text 60+ px high)
+RUN_HEIGHTS = 3.0            # a line's text is followed this many line heights past its region's ends
 WINDOW_SHARE = 0.5           # the window analysed reaches this many line heights beyond the region
 MAX_COMPONENTS = 400         # more glyph components than this in one window: texture, not a line
 
@@ -89,17 +91,20 @@ class GlyphMap:
 
 def tight_boxes(frame: np.ndarray, fill: Fill, growth: int = FILL_GROWTH) -> list[Box]:
     """The boxes to fill for `fill`: its pieces brought down to the words they hold (see the module's
-    docstring), each grown by `growth` and kept inside its piece."""
+    docstring), each grown by `growth` and kept inside its piece, or carried on to the end of its text
+    run where a piece ends the line (`_run_reach`)."""
     rows, columns = frame.shape[:2]
     core = fill.core if fill.core is not None else fill.context
     window = fill.context.union(core.padded(max(1, round(WINDOW_SHARE * core.height)), rows, columns))
+    window = window.union(_run_window(fill, core, columns))
+    reaches = [_run_reach(piece, fill.context, window) for piece in fill.pieces]
     glyphs = glyph_map(frame, window, core.height)
     if glyphs is None:
         return list(fill.pieces)
     strong = None
     for part in glyphs.parts:          # each polarity alone: bright text's black-hat (the gaps between its
-        kept = _within_rows(_in_columns(part, window, fill.pieces), core.top - window.top,   # strokes) joins
-                            core.bottom - window.top)                # its glyphs to a plate or the anatomy
+        kept = _within_rows(_in_columns(part, window, reaches), core.top - window.top,   # strokes) joins
+                            core.bottom - window.top)            # its glyphs to a plate or the anatomy
         if kept is not None:
             strong = kept if strong is None else strong | kept
     words = _words(strong, (window.left, window.top)) if strong is not None else []
@@ -109,15 +114,32 @@ def tight_boxes(frame: np.ndarray, fill: Fill, growth: int = FILL_GROWTH) -> lis
         tallest = max(word.height for word in words)
         words = _on_bands([word for word in words if word.height >= MIN_WORD_HEIGHT_SHARE * tallest])
     boxes: list[Box] = []
-    for piece in fill.pieces:
-        held = [word.clipped_to(piece) for word in words if word.overlaps(piece)]
+    for piece, reach in zip(fill.pieces, reaches):
+        held = [word.clipped_to(reach) for word in words if word.overlaps(piece)]
         if fill.one_value and held:
             held = [_union(held)]
-        boxes += [_grown_within(word, growth, piece) for word in held]
-        boxes += _unexplained(glyphs, core, piece, held, growth)
+        boxes += [_grown_within(word, growth, reach) for word in held]
+        boxes += _unexplained(glyphs, core, piece, [w.clipped_to(piece) for w in held], growth)
     if _explained_share(core, fill.pieces, boxes) < MIN_EXPLAINED_SHARE:
         return list(fill.pieces)
     return boxes
+
+
+def _run_window(fill: Fill, core: Box, columns: int) -> Box:
+    """The context widened by RUN_HEIGHTS line heights on each side: where a line's text may go on
+    beyond the region the detector drew (its last glyphs fainter, or over anatomy)."""
+    reach = round(RUN_HEIGHTS * core.height)
+    left, right = max(fill.context.left - reach, 0), min(fill.context.right + reach, columns)
+    return Box(left, fill.context.top, right - left, fill.context.height)
+
+
+def _run_reach(piece: Box, context: Box, window: Box) -> Box:
+    """Where a piece's words may be followed: beyond the context's end when the piece ends the line
+    there (a value's tail past the detected region: issue 22's partial fills); a word that starts beyond
+    it is not followed, only one a piece's glyphs chain into within a word space (`_words`)."""
+    left = window.left if piece.left <= context.left else piece.left
+    right = window.right if piece.right >= context.right else piece.right
+    return Box(left, piece.top, right - left, piece.height)
 
 
 def _explained_share(core: Box, pieces: tuple[Box, ...], boxes: list[Box]) -> float:
@@ -158,10 +180,26 @@ def glyph_map(frame: np.ndarray, window: Box, text_height: int) -> GlyphMap | No
             strong |= glyphs          # darker than the anatomy where it crosses brighter anatomy
             weak |= above
             parts.append(glyphs)
+    parts = _stroke_parts(parts)
+    strong = np.logical_or.reduce(parts) if parts else strong
     if not strong.any() or max(part.mean() for part in parts) > MAX_INK_SHARE:
         return None                    # (per polarity: stacked lines' strokes and the spaces between
                                        # them, both polarities at once, cover most of their window)
     return GlyphMap(window, strong, weak, tuple(parts))
+
+
+def _stroke_parts(parts: list[np.ndarray]) -> list[np.ndarray]:
+    """The findings that are strokes: the thinnest (median distance to the background over its pixels),
+    and those within STROKE_THICKNESS_RATIO of it. Text's own polarity is strokes; the other polarity
+    is the space between them, which is as thin inside a word but thick where it fills the plate behind
+    white digits or the rows between two closely set lines (and would join those lines into one word)."""
+    present = [part for part in parts if part.any()]
+    if len(present) <= 1:
+        return present
+    thickness = [float(np.median(cv2.distanceTransform(part.astype(np.uint8), cv2.DIST_L2, 3)[part]))
+                 for part in present]
+    thinnest = min(thickness)
+    return [part for part, t in zip(present, thickness) if t <= STROKE_THICKNESS_RATIO * thinnest]
 
 
 def _glyph_components(response: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:

@@ -77,7 +77,9 @@ def _closer_look(view: np.ndarray, boxes: list[Box], settings: DetectorSettings)
     if len(small_lines) < settings.small_text_lines \
             or _model_scale(rows, columns, closer) <= _model_scale(rows, columns, settings.model):
         return []
-    return [found.box for found in detect_text_dbnet(view, closer)]
+    return [found.box for found in detect_text_dbnet(view, closer)            # small text only: at that
+            if found.box.height <= settings.small_text_px and found.box.width >= found.box.height]  # scale
+    # the model also boxes speckle and anatomy as large regions (an ultrasound screen's)
 
 
 def _model_scale(rows: int, columns: int, model: DbnetSettings) -> float:

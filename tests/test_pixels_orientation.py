@@ -16,7 +16,7 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, UltrasoundImageStorage, generate_uid
 
-from transforms.frame_task import _choose_boxes, process_frames
+from transforms.frame_task import _choose_fills, process_frames
 from transforms.keyring import Keyring
 from transforms.leakage import recheck_frames
 from transforms.phi import PhiDictionary, PhiRecognizer
@@ -32,6 +32,13 @@ from transforms.text_types import Box, OcrWord, TextLine
 SANS, SANS_BOLD = REALISTIC_FONTS["DejaVuSans"], REALISTIC_FONTS["DejaVuSans-Bold"]
 KEYRING = Keyring(b"deidlake-unit-test-secret-0123456789")
 NAME, PATIENT_ID, ACCESSION = "WAINWRIGHT^DELPHINE", "44712093", "A99817"
+
+
+
+def boxes_filled(*args) -> list[Box]:
+    """Every box the frame task would fill: the upright lines' pieces and the turned lines' boxes."""
+    fills, turned, _ = _choose_fills(*args)
+    return [piece for fill in fills for piece in fill.pieces] + turned
 
 
 def text_alpha(text: str, height: int, angle: float, font_path: str = SANS) -> np.ndarray:
@@ -164,10 +171,29 @@ def ink_removed(page: np.ndarray, redacted: np.ndarray, box: Box) -> float:
     return float(changed[ink].mean())
 
 
+LABELLED = {"270": ("MRN", "MRN 44712093"), "180": ("ACC", "ACC A99817")}   # turned lines led by a field label
+
+
+def label_and_value(box: Box, where: str, text: str, label: str, height: int = 12) -> tuple[Box, Box]:
+    """The ink boxes of a turned line's leading label (with its space) and of its value: the label's share
+    of the line's advance, from the end the text starts at (the top when turned 270, the right upside down)."""
+    font = ImageFont.truetype(SANS, round(height / 0.72))
+    cut = font.getlength(label + " ") / font.getlength(text)
+    if where == "270":
+        split = box.top + round(cut * box.height)
+        return Box(box.left, box.top, box.width, split - box.top), Box(box.left, split, box.width, box.bottom - split)
+    split = box.right - round(cut * box.width)
+    return Box(split, box.top, box.right - split, box.height), Box(box.left, box.top, split - box.left, box.height)
+
+
 @pytest.mark.parametrize("where", ["90", "270", "180", "skew+8", "skew-10"])
 def test_phi_in_every_orientation_is_read_judged_and_filled(every_orientation, where):
     page, truth, redacted, result = every_orientation
     box = truth[where]
+    if where in LABELLED:
+        label_text, text = LABELLED[where]
+        label, box = label_and_value(box, where, text, label_text)
+        assert ink_removed(page, redacted, label) <= 0.1, f"{where}: the field label {label} was filled"
     assert ink_removed(page, redacted, box) >= 0.99, f"{where}: ink left in {box}"
     judged = [r for r in result.boxes if r.box.overlaps(box) and r.is_phi]
     assert judged, f"{where}: no line over {box} was judged PHI"
@@ -288,19 +314,19 @@ def test_a_hit_that_reads_as_nothing_over_anatomy_is_not_filled():
     read_as_marks = TextLine(hit, (OcrWord("—", 40.0, Box(205, 202, 60, 12), 0, 0),))
     found = FrameText(0, (hit,), (read_as_marks,), glyphless=frozenset({hit}))
     inside, outside = (Box(100, 100, 300, 300),), (Box(0, 300, 480, 180),)
-    assert _choose_boxes(found, "phi", KEYRING, phi_finder(), 480, 640)[0] == []
-    assert _choose_boxes(found, "phi", KEYRING, phi_finder(), 480, 640, inside)[0] == []
-    assert _choose_boxes(found, "phi", KEYRING, phi_finder(), 480, 640, outside)[0] != []
+    assert boxes_filled(found, "phi", KEYRING, phi_finder(), 480, 640) == []
+    assert boxes_filled(found, "phi", KEYRING, phi_finder(), 480, 640, inside) == []
+    assert boxes_filled(found, "phi", KEYRING, phi_finder(), 480, 640, outside) != []
     with_glyphs = FrameText(0, (hit,), (read_as_marks,))
-    assert _choose_boxes(with_glyphs, "phi", KEYRING, phi_finder(), 480, 640)[0] != []
+    assert boxes_filled(with_glyphs, "phi", KEYRING, phi_finder(), 480, 640) != []
     read_garbage = FrameText(0, (hit,), (TextLine(hit, (OcrWord("Tk3", 30.0, hit, 0, 0),)),), glyphless=frozenset({hit}))
-    assert _choose_boxes(read_garbage, "phi", KEYRING, phi_finder(), 480, 640)[0] != []     # read, not understood
+    assert boxes_filled(read_garbage, "phi", KEYRING, phi_finder(), 480, 640) != []     # read, not understood
     region = TextRegion(Box(10, 100, 16, 200), -90.0, ((10.0, 300.0), (10.0, 100.0), (26.0, 100.0), (26.0, 300.0)),
                         glyphs=False)
     reading = readings_of(region, 480, 640)[0]
     turned = TurnedLine(region, reading, TextLine(reading.region_in_canvas(region)))
-    assert _choose_boxes(FrameText(0, (), (), (turned,)), "phi", KEYRING, phi_finder(), 480, 640)[0] == []
-    assert _choose_boxes(FrameText(0, (), (), (turned,)), "all", KEYRING, None, 480, 640)[0] != []
+    assert boxes_filled(FrameText(0, (), (), (turned,)), "phi", KEYRING, phi_finder(), 480, 640) == []
+    assert boxes_filled(FrameText(0, (), (), (turned,)), "all", KEYRING, None, 480, 640) != []
 
 
 def test_ultrasound_regions_that_fit_the_frame_mark_the_clinical_area(tmp_path):

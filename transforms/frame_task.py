@@ -16,16 +16,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from transforms.keyring import Keyring
+from transforms.modes import RedactMode, choices
 from transforms.phi.errors import RecognizerError
-from transforms.pixels.analyze import FrameText, find_text
+from transforms.pixels.analyze import FrameText, TurnedLine, find_text
 from transforms.pixels.encode import encode_frame, plan_encoding
 from transforms.pixels.frames import FrameReader, UndecodableFrameError
 from transforms.pixels.ocr import OCR_TEXT_PURPOSE, OcrCache, OcrSettings
-from transforms.pixels.redact import redact_fitted
+from transforms.pixels.glyphs import Fill, tight_boxes
 from transforms.pixels.layout import clinical_regions, in_clinical_area
-from transforms.redaction_policy import PADDING, boxes_to_fill, reads_as_nothing
-from transforms.modes import RedactMode, choices
+from transforms.pixels.redact import redact_regions, redact_tight
+from transforms.redaction_policy import fills_to_make, reads_as_nothing
 from transforms.text_types import Box, PhiSpan, TextLine
 
 REDACT_MODES = choices(RedactMode)
@@ -97,11 +100,15 @@ def process_frames(raw_path: str, first: int, stop: int, mode: str, keyring: Key
                     found = _frame_text(index, frame, info, header, cache, mode)
                 else:
                     frame, found = None, known[index]
-                boxes, records = _choose_boxes(found, mode, keyring, find_phi, info.rows, info.columns, clinical)
+                fills, turned, records = _choose_fills(found, mode, keyring, find_phi, info.rows, info.columns,
+                                                       clinical)
                 result.boxes.extend(records)
-                if boxes:
+                if fills or turned:
                     frame = frame if frame is not None else reader.decode_frame(index)
-                    redacted = redact_fitted(frame, boxes, info, PADDING, header=header)
+                    redacted = redact_tight(frame, fills, info, header=header)
+                    if turned:
+                        redacted = redact_regions(redacted, _turned_glyph_boxes(frame, turned), info, padding=0,
+                                                  header=header)
                     _write_frame(staging_dir, index, encode_frame(redacted, info, plan, reader, index))
                     result.changed_frames.append(index)
     except UndecodableFrameError as exc:
@@ -132,11 +139,13 @@ def _frame_text(index: int, frame, info, header, cache: OcrCache, mode: str) -> 
     return find_text([(index, frame)], info, header, cache, ocr_settings=OcrSettings() if mode == "phi" else None)[0]
 
 
-def _choose_boxes(found: FrameText, mode: str, keyring: Keyring, find_phi: PhiFinder | None,
-                  rows: int, columns: int, clinical: tuple[Box, ...] | None = None) -> tuple[list[Box], list[BoxRecord]]:
-    """Boxes to fill and the records of every line. In "phi" mode a line that reads as nothing is left
-    alone where only the learned detector saw text in it and it may lie over anatomy (`clinical`: the
-    file's image regions, None when it states none): texture, not text."""
+def _choose_fills(found: FrameText, mode: str, keyring: Keyring, find_phi: PhiFinder | None, rows: int,
+                  columns: int, clinical: tuple[Box, ...] | None = None
+                  ) -> tuple[list[Fill], list[tuple[TurnedLine, list[Fill]]], list[BoxRecord]]:
+    """What to fill (frame `Fill`s of upright lines; turned lines' `Fill`s in their upright view) and
+    the records of every line. In "phi" mode a line that reads as nothing is left alone where only the
+    learned detector saw text in it and it may lie over anatomy (`clinical`: the file's image regions,
+    None when it states none): texture, not text."""
     lines = found.lines
     if mode == "phi":
         lines = tuple(line for line in found.lines
@@ -144,17 +153,31 @@ def _choose_boxes(found: FrameText, mode: str, keyring: Keyring, find_phi: PhiFi
     phi_spans = find_phi(lines) if mode == "phi" else []
     read = {line.region for line in found.lines}
     unread = [region for region in found.regions if region not in read]
-    to_fill = boxes_to_fill(lines, unread, phi_spans, mode, rows, columns)
-    records = [_line_record(found.index, line, phi_spans, keyring, to_fill) for line in found.lines]
+    fills = fills_to_make(lines, unread, phi_spans, mode, rows, columns)
+    pieces = [piece for fill in fills for piece in fill.pieces]
+    records = [_line_record(found.index, line, phi_spans, keyring, pieces) for line in found.lines]
+    turned_fills: list[tuple[TurnedLine, list[Fill]]] = []
     for turned in found.turned:          # judged and filled in its upright view, mapped back to the frame
         if mode == "phi" and _texture(turned.line, turned.region.glyphs, turned.region.box, clinical):
             records.append(_line_record(found.index, turned.line, [], keyring, [], turned.region.box))
             continue
         spans = find_phi([turned.line]) if mode == "phi" else []
-        upright_fill = boxes_to_fill([turned.line], [], spans, mode, *turned.reading.canvas_shape)
-        to_fill.extend(turned.to_frame(upright_fill))
-        records.append(_line_record(found.index, turned.line, spans, keyring, upright_fill, turned.region.box))
-    return to_fill, records
+        upright = fills_to_make([turned.line], [], spans, mode, *turned.reading.canvas_shape)
+        if upright:
+            turned_fills.append((turned, upright))
+        records.append(_line_record(found.index, turned.line, spans, keyring,
+                                    [piece for fill in upright for piece in fill.pieces], turned.region.box))
+    return fills, turned_fills, records
+
+
+def _turned_glyph_boxes(frame: np.ndarray, turned: list[tuple[TurnedLine, list[Fill]]]) -> list[Box]:
+    """Frame boxes over the glyphs of turned lines' fills: brought down to the glyphs in the upright view
+    (where `tight_boxes` sees lines and words as it does in upright text), then mapped back."""
+    boxes: list[Box] = []
+    for line, fills in turned:
+        canvas = line.reading.canvas(frame)
+        boxes += line.to_frame([box for fill in fills for box in tight_boxes(canvas, fill)])
+    return boxes
 
 
 def _texture(line: TextLine, glyphs: bool, where: Box, clinical: tuple[Box, ...] | None) -> bool:

@@ -71,6 +71,10 @@ class DetectorSettings:
     confirm_pen_lines: bool = True   # pen-value lines the model did not find must be confirmed by it on
                                      # their pen pixels: texture (saturated speckle) also hits a value
     max_pen_confirmations: int = 16  # per frame; further unconfirmed pen lines are dropped
+    small_text_px: int = 9           # model lines this low (frame rows; 4-6 px glyphs), `small_text_lines` of
+    small_text_lines: int = 2        # them: the model looks again at the frame enlarged to 1024 px (<= 4x)
+    small_text_model: DbnetSettings = field(
+        default_factory=lambda: DbnetSettings(upscale_below=1024, max_upscale=4.0))
 
 
 DEFAULT_SETTINGS = DetectorSettings()

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 from pydicom.dataset import Dataset
 
-from transforms.pixels.dbnet import ScoredBox, detect_text_dbnet
+from transforms.pixels.dbnet import DbnetSettings, ScoredBox, detect_text_dbnet
 from transforms.pixels.detect import (DEFAULT_SETTINGS, DetectorSettings, LineCandidate, faint_threshold,
                                       line_candidates, stroke_response)
 from transforms.pixels.frames import PixelInfo
@@ -92,12 +92,35 @@ def _model_regions(frame: np.ndarray, info: PixelInfo, header: Dataset | None,
     if not settings.use_model:
         return []
     view = local_contrast_view(frame, info, header, tiles=settings.contrast_tiles)
-    return detect_text_dbnet(view, settings.model)
+    found = detect_text_dbnet(view, settings.model)
+    return found + _closer_look(view, found, settings)
 
 
 def _model_boxes(frame: np.ndarray, info: PixelInfo, header: Dataset | None,
                  settings: DetectorSettings) -> list[Box]:
     return [found.box for found in _model_regions(frame, info, header, settings)]
+
+
+def _closer_look(view: np.ndarray, found: list[ScoredBox], settings: DetectorSettings) -> list[ScoredBox]:
+    """The model again, on the frame enlarged further (`settings.small_text_model`), when it found
+    `small_text_lines` lines of text (twice as wide as high) of at most `small_text_px` rows: glyphs of
+    4-6 px (a 256x256 MR's overlay) are only partly found at the usual scale, and where some lines are
+    seen others are likely (one overlay, one font), over anatomy where the usual scale sees none.
+    Frames without small text pay nothing (an isolated small box is a digit or a speck, not an overlay)."""
+    rows, columns = view.shape[:2]
+    closer = settings.small_text_model
+    small_lines = [f.box for f in found if f.box.height <= settings.small_text_px and f.box.width >= 2 * f.box.height]
+    if len(small_lines) < settings.small_text_lines \
+            or _model_scale(rows, columns, closer) <= _model_scale(rows, columns, settings.model):
+        return []
+    return [f for f in detect_text_dbnet(view, closer)            # small text only: at that scale the model
+            if f.box.height <= settings.small_text_px and f.box.width >= f.box.height]  # also boxes speckle
+    # and anatomy as large regions (an ultrasound screen's)
+
+
+def _model_scale(rows: int, columns: int, model: DbnetSettings) -> float:
+    longer = max(rows, columns)
+    return 1.0 if longer >= model.upscale_below else min(model.max_upscale, model.upscale_below / longer)
 
 
 def _morphological_boxes(views: list[GreyView], candidates: list[LineCandidate], found: list[Box],

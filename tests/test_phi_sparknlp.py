@@ -67,7 +67,6 @@ def _python_spans(texts):
                   for p, spec in enumerate(PATTERNS) for m in spec.compiled.finditer(text))
 
 
-@pytest.mark.skipif(shutil.which("java") is None, reason="no JDK on this machine")
 def test_java_regex_engine_finds_what_python_finds(tmp_path):
     """One source for both engines: every pattern, compiled as RegexMatcher would compile it, matches
     the same spans in Java as in Python."""

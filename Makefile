@@ -20,7 +20,7 @@ DEMO_OUTPUT ?= out/demo
 
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: demo test fuzz install install-dev system system-test jvm jars clean-data
+.PHONY: demo test fuzz install install-dev system system-test jvm jars ner-model clean-data
 
 demo: install
 	$(VENV)/bin/deidlake demo --input $(DEMO_INPUT) --output $(DEMO_OUTPUT)
@@ -71,6 +71,11 @@ jvm:
 
 jars: jvm
 	@./warehouse/jvm/fetch_jars.sh
+
+# The Spark NLP engine's NER model is checked in (transforms/phi/models/ner: what was measured is what
+# ships, and the install stays offline and fast); this rebuilds it from generated text (docs/phi-recognition.md).
+ner-model: install
+	$(PY) -m transforms.phi.train_ner
 
 clean-data:
 	rm -rf warehouse/data out

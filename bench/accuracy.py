@@ -1,11 +1,13 @@
 """Accuracy on fresh realistic corpora: `deidlake run` in both redaction modes, scored against the truth.
 
     .venv/bin/python bench/accuracy.py [--n 50] [--seed S] [--styles overlay,rotated,ultrasound,sc]
-                                       [--modes phi,all] [--max-side PX] [--work DIR] [--ocr] [--dciodvfy]
+                                       [--modes phi,all] [--phi-engines python,sparknlp] [--max-side PX]
+                                       [--work DIR] [--ocr] [--dciodvfy]
 
 For each style, writes a fresh corpus (`deidlake synth --style STYLE`, seed from today's date unless
 --seed, printed), stages the DICOM files (not the truth) in one input folder, runs `deidlake run` once per
-mode (`--redact phi`, `--redact all`) into a fresh warehouse and output folder each, and scores every
+mode (`--redact phi`, `--redact all`; phi mode once per `--phi-engines` engine, named "phi+sparknlp"
+for an engine other than python) into a fresh warehouse and output folder each, and scores every
 style's files in each output (`deidlake score`; held files are read from the run's quarantine.json).
 The same files are also scored as the redaction left them before the gate (the run's staged candidates,
 `silver/staging/candidates/<run key>/<input sha256>.dcm`), so pixel and header figures exist for held
@@ -38,6 +40,7 @@ from transforms.synth.styles import REALISTIC_STYLES  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 MODES = ("phi", "all")
+PHI_ENGINES = ("python", "sparknlp")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,6 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None, help="corpus seed (default: today's date as YYYYMMDD)")
     parser.add_argument("--styles", default=",".join(REALISTIC_STYLES), help="comma-separated styles")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: phi, all")
+    parser.add_argument("--phi-engines", default="python",
+                        help="comma-separated PHI engines for phi mode: python, sparknlp (default python)")
     parser.add_argument("--max-side", type=int, default=None, metavar="PX", help="scale images down (quick runs)")
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a fresh temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the working folder (corpora, outputs, warehouses)")
@@ -71,21 +76,26 @@ def write_corpora(work: Path, styles: list[str], n: int, seed: int, max_side: in
     return seconds
 
 
-def run_mode(work: Path, mode: str) -> dict:
+def run_name(mode: str, engine: str) -> str:
+    return mode if engine == "python" else f"{mode}+{engine}"
+
+
+def run_mode(work: Path, mode: str, engine: str = "python") -> dict:
     """`deidlake run` over every staged style into a fresh warehouse; its summary and wall time."""
-    warehouse, output = work / f"warehouse-{mode}", work / f"output-{mode}"
+    name = run_name(mode, engine)
+    warehouse, output = work / f"warehouse-{name}", work / f"output-{name}"
     for folder in (warehouse, output):
         shutil.rmtree(folder, ignore_errors=True)
     env = dict(os.environ)
     if not env.get("DEIDLAKE_SECRET"):
         env["DEIDLAKE_MODE"] = "demo"                  # the demo key: fine for a benchmark of accuracy
     command = [sys.executable, "-m", "orchestration.cli", "--warehouse", str(warehouse), "run",
-               "--input", str(work / "input"), "--output", str(output), "--redact", mode, "--json"]
+               "--input", str(work / "input"), "--output", str(output), "--redact", mode, "--phi-engine", engine, "--json"]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     summary = _last_json_line(done.stdout)
-    return {"mode": mode, "exit_code": done.returncode, "seconds": round(seconds, 1), "output": output,
+    return {"mode": mode, "phi_engine": engine, "exit_code": done.returncode, "seconds": round(seconds, 1), "output": output,
             "candidates": _candidates(warehouse, output),
             "frames": summary.get("frames"), "published": summary.get("published"),
             "quarantined": summary.get("quarantined_by_stage_reason"),
@@ -143,6 +153,7 @@ def figures(corpus: Path, output: Path, ocr: bool, dciodvfy: bool, mapping: Path
         "labels_kept_share": fields["labels_kept_share"], "other_kept_share": fields["other_kept_share"],
         "outside_header_values_wiped": fields["outside_header_values_wiped"],
         "outside_header_values": fields["outside_header_values"],
+        "outside_header_by_category": {k: [v["wiped"], v["boxes"]] for k, v in fields["outside_header_by_category"].items()},
         "recall_by_orientation": {k: v["recall"] for k, v in fields["recall_by_orientation"].items()},
         "recall_by_category": {k: v["recall"] for k, v in fields["recall_by_category"].items()},
         "header_phi_left": header["leaked"], "header_phi_items": header["items"],
@@ -169,11 +180,13 @@ def table_rows(results: dict[str, dict[str, dict]]) -> list[tuple]:
                 if f is None:
                     continue
                 orientation = " ".join(f"{k}:{_pct(v, 0)}" for k, v in f["recall_by_orientation"].items())
+                outside = " ".join(f"{k}:{w}/{n}" for k, (w, n) in f.get("outside_header_by_category", {}).items())
                 files = f"{f['published']}/{f['files']}" if scope == "published" else f"({f['published']} scored)"
                 rows.append((style, mode, scope, files,
                              f"{_pct(f['values_wiped_share'])} ({f['values_wiped']}/{f['value_boxes']})",
                              f"{_pct(f['labels_kept_share'])} ({f['labels_kept']}/{f['label_boxes']})",
                              f"{f['header_phi_left']} / {f['original_uids_kept']}",
+                             f"{f['outside_header_values_wiped']}/{f['outside_header_values']} {outside}".strip(),
                              f"{_pct(f['collateral_share'], 3)} max {_pct(f['collateral_max_file_share'], 3)}",
                              orientation or "-",
                              ", ".join(f"{k} {v}" for k, v in f["held_by_reason"].items()) or "-"))
@@ -185,9 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else int(dt.date.today().strftime("%Y%m%d"))
     styles = [s for s in args.styles.split(",") if s]
     modes = [m for m in args.modes.split(",") if m]
-    unknown = [s for s in styles if s not in REALISTIC_STYLES] + [m for m in modes if m not in MODES]
+    engines = [e for e in args.phi_engines.split(",") if e]
+    unknown = ([s for s in styles if s not in REALISTIC_STYLES] + [m for m in modes if m not in MODES]
+               + [e for e in engines if e not in PHI_ENGINES])
     if unknown or args.n < 1:
-        print(f"bench/accuracy.py: unknown style or mode {unknown}, or --n below 1", file=sys.stderr)
+        print(f"bench/accuracy.py: unknown style, mode or engine {unknown}, or --n below 1", file=sys.stderr)
         return 2
     print(f"seed {seed} ({'given' if args.seed is not None else 'from the date'}), {args.n} files per style",
           file=sys.stderr)
@@ -196,23 +211,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         generation = write_corpora(work, styles, args.n, seed, args.max_side)
         runs, results = {}, {style: {} for style in styles}
-        for mode in modes:
-            runs[mode] = run_mode(work, mode)
-            print(f"run --redact {mode}: {runs[mode]['seconds']} s, exit {runs[mode]['exit_code']}", file=sys.stderr)
+        plan = [(mode, engine) for mode in modes for engine in (engines if mode == "phi" else ["python"])]
+        for mode, engine in plan:
+            name = run_name(mode, engine)
+            runs[name] = run_mode(work, mode, engine)
+            print(f"run --redact {mode} --phi-engine {engine}: {runs[name]['seconds']} s, "
+                  f"exit {runs[name]['exit_code']}", file=sys.stderr)
             for style in styles:
                 corpus = work / "corpus" / style
-                results[style][mode] = figures(corpus, runs[mode]["output"], args.ocr, args.dciodvfy)
-                results[style][mode]["before_gate"] = candidate_figures(corpus, runs[mode]["candidates"], work,
+                results[style][name] = figures(corpus, runs[name]["output"], args.ocr, args.dciodvfy)
+                results[style][name]["before_gate"] = candidate_figures(corpus, runs[name]["candidates"], work,
                                                                         args.ocr, args.dciodvfy)
         total_files = args.n * len(styles)
         report("accuracy", {
-            "seed": seed, "files_per_style": args.n, "styles": styles, "modes": modes, "max_side": args.max_side,
+            "seed": seed, "files_per_style": args.n, "styles": styles, "modes": modes, "phi_engines": engines,
+            "max_side": args.max_side,
             "generation_seconds": {k: round(v, 1) for k, v in generation.items()},
             "runs": {m: {k: v for k, v in r.items() if k not in ("output", "candidates")} for m, r in runs.items()},
             "seconds_per_file": {m: round(r["seconds"] / total_files, 2) for m, r in runs.items()},
             "results": results,
         }, table_rows(results), ("style", "mode", "scope", "published", "PHI values wiped (>=50% ink)", "labels kept",
-                                 "header PHI left / UIDs kept", "collateral", "value recall by orientation",
+                                 "header PHI left / UIDs kept", "absent from header wiped", "collateral", "value recall by orientation",
                                  "held (reasons)"))
     finally:
         if not args.keep and args.work is None:

@@ -4,8 +4,8 @@ full frame.
     .venv/bin/python bench/pixel_ops.py [--repeat N] [--wall] [--detector default|fast] [file.dcm | folder ...]
 
 Default input: the checked-in generated corpus `tests/data/corpus/` (16 files, 48 frames). Per stage,
-frames/s of decode, detection (`locate_text`), OCR (`ocr_frames` on the detected regions, in-process
-Tesseract), redaction, encode+write; end to end (their sum) with and without OCR ("remove all text" mode
+frames/s of decode, detection (`locate_regions`), OCR (`read_located`: `ocr_frames` on the detected
+regions, in-process Tesseract, and the lines read turned), redaction, encode+write; end to end (their sum) with and without OCR ("remove all text" mode
 does not need OCR to decide what to fill); and in the same run, per file, the baseline: Tesseract over
 every full frame (`full_frame_ocr`, page segmentation 3) with both bindings, pytesseract (a Tesseract
 process per frame, as a script would run it) and tesserocr (in process). Ratios are baseline seconds /
@@ -27,8 +27,9 @@ from pathlib import Path
 from transforms.pixels.assemble import write_deidentified_file
 from transforms.pixels.frames import FrameReader
 from transforms.pixels.detect import DEFAULT_SETTINGS, FAST_SETTINGS
-from transforms.pixels.locate import locate_text
-from transforms.pixels.ocr import OcrCache, full_frame_ocr, ocr_frames
+from transforms.pixels.analyze import read_located
+from transforms.pixels.locate import locate_regions
+from transforms.pixels.ocr import OcrCache, full_frame_ocr
 from transforms.pixels.prepare import grey_views
 from transforms.pixels.redact import redact_fitted
 from transforms.redaction_policy import PADDING
@@ -58,14 +59,16 @@ def bench_file(path: Path, out_dir: Path) -> tuple[int, dict[str, float], dict[s
         seconds["decode"] = clock() - start
         start = clock()
         views = [grey_views(frame, info, header) for _, frame in frames]
-        regions = [locate_text(frame, info, header, DETECTOR["settings"], v) for (_, frame), v in zip(frames, views)]
+        located = [(k, v, locate_regions(frame, info, header, DETECTOR["settings"], v))
+                   for (k, frame), v in zip(frames, views)]
         seconds["detect"] = clock() - start
         start = clock()
         cache = OcrCache()
-        ocr_frames([(v[0].image, r) for v, r in zip(views, regions)], cache=cache,      # as `find_text` reads
-                   alternate_views=[[view.image for view in v[1:]] for v in views])
+        read_located(located, cache=cache)           # as `find_text` reads: lines, turned lines, upside down
         seconds["ocr"] = clock() - start
         start = clock()
+        regions = [[box for region in found for box in region.cover(info.rows, info.columns)]
+                   for _, _, found in located]
         changed = {k: redact_fitted(frame, [b.padded(PADDING, info.rows, info.columns) for b in boxes], info,
                                     PADDING, header=header)
                    for (k, frame), boxes in zip(frames, regions) if boxes}

@@ -187,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     from warehouse.layout import Warehouse
     from warehouse.spark_session import SparkSettings, build_spark_session
 
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="deidlake-bench-overhead-"))
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="deidlake-bench-overhead-")).resolve()
+    # Spark starts its Python daemon with `python -m` in the driver's working directory, which comes first on
+    # the workers' path: from this checkout's folder they would import this checkout, not `--repo`'s.
+    os.chdir(CODE)
     warehouse = Warehouse(work / "warehouse").create()
     os.environ.update({"DEIDLAKE_WAREHOUSE": str(warehouse.root), "DAGSTER_HOME": ""})   # set, for the runs
     sources = distinct_copies(work / "sources", 1 + args.warm_runs + args.large, seeds=(args.seed_file,))

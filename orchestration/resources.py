@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dagster import InitResourceContext
+from dagster import ConfigurableResource, InitResourceContext
 from dagster_pyspark import LazyPySparkResource
 from pydantic import Field, PrivateAttr, field_validator
 
-from dagster import ConfigurableResource
 from transforms.keyring import Keyring
-from transforms.modes import GateDciodvfy, GateFrames, LossyJpegPolicy, RedactMode
+from transforms.modes import GateDciodvfy, GateFrames, LossyJpegPolicy, PhiEngine, RedactMode
 from warehouse.driver_slots import release_driver_slots
 from warehouse.layout import Warehouse
 from warehouse.spark_session import SparkSettings, build_spark_session
@@ -91,6 +90,12 @@ class PipelineSettings(ConfigurableResource):
     gate_frames: GateFrames = Field(default=GateFrames.all, description=(
         "frames the gate reads again: all (independent of the detector's blind spots) | text (where "
         "detection saw text) | redacted (only the frames redacted)"))
+    gate_dciodvfy: GateDciodvfy = Field(default=GateDciodvfy.required, description=(
+        "dciodvfy in the gate's structure check: required (a missing dciodvfy holds every file) | "
+        "when_installed | off"))
+    phi_engine: PhiEngine = Field(default=PhiEngine.python, description=(
+        "the PHI recognizer of OCR text: python (dictionary, patterns, rules) | sparknlp (the same "
+        "around Spark NLP's RegexMatcher and a NerCrf model, on the executors' JVM)"))
 
     @field_validator("deid_options")
     @classmethod
@@ -115,4 +120,5 @@ class PipelineSettings(ConfigurableResource):
     def run_key(self) -> str:
         """Options + redaction choices: silver rows, staging and the gold tree are kept per run key."""
         key = f"{self.options_fingerprint()}-{self.redact}"
-        return key if self.lossy_jpeg_policy == LossyJpegPolicy.same_syntax else f"{key}-{self.lossy_jpeg_policy}"
+        key = key if self.lossy_jpeg_policy == LossyJpegPolicy.same_syntax else f"{key}-{self.lossy_jpeg_policy}"
+        return key if self.phi_engine == PhiEngine.python else f"{key}-{self.phi_engine}"

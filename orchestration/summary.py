@@ -62,6 +62,33 @@ class BatchSummary:
         return "\n".join(lines)
 
 
+def demo_verdict(totals: dict, consistent: bool) -> str:
+    """The scorer's verdict in words: each check the demo's score makes, passed or not, with its figure
+    (a newcomer reads "PASSED: False" as "broken" without knowing what failed). `totals` is the
+    scorer's `ScoreReport.totals`; checks it does not report are left out."""
+    files, header, pixels = totals["files"], totals["header"], totals["pixels"]
+    integrity, validity = totals["integrity"], totals["validity"]
+    held = files.get("held", 0)
+    recall = pixels.get("phi_recall")
+    checks = [
+        ("every file published and readable", files["missing"] == 0 and files["unreadable"] == 0 and held == 0,
+         f"{files['matched']} matched, {files['missing']} missing, {files['unreadable']} unreadable, {held} held"),
+        ("no PHI left in the headers", header["leaked"] == 0, f"{header['leaked']} of {header['items']} items left"),
+        ("every burned-in PHI box removed", recall in (None, 1.0),
+         f"{pixels['phi_removed']} of {pixels['phi_boxes']} removed"),
+        ("pixels outside the text unchanged", integrity["ok"] == integrity["files"],
+         f"{integrity['ok']} of {integrity['files']} files intact"),
+        ("header and pixels consistent", consistent, "consistent" if consistent else "inconsistent"),
+        ("no new DICOM errors", validity["added_errors"] == 0,
+         f"{validity['added_errors']} added in {validity['checked']} checked files"),
+    ]
+    passed = [f"{name} ({figure})" for name, ok, figure in checks if ok]
+    failed = [f"{name} ({figure})" for name, ok, figure in checks if not ok]
+    head = f"Verdict: all {len(checks)} checks passed" if not failed else \
+        f"Verdict: {len(passed)} of {len(checks)} checks passed; NOT passed: " + "; ".join(failed)
+    return head + (".\n  passed: " + "; ".join(passed) + "." if passed else ".")
+
+
 def _inline(counts: dict[str, int]) -> str:
     return "(" + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) + ")" if counts else ""
 

@@ -12,7 +12,20 @@ from tests.test_deid_support import CHARSET_FILES, TEST_KEYRING, reread
 from transforms.deid import DeidError, DeidOptions, deidentify_dataset
 from transforms.deid.writer import _write_body
 
-FILES = sorted(PYDICOM_FILES.glob("*.dcm")) + sorted(CHARSET_FILES.glob("*.dcm"))
+def _written_by_our_writer(path) -> bool:
+    """The files this check applies to: de-identifiable, and written back in their own encoding (pydicom
+    writes deflated and re-encoded datasets itself). Chosen at collection, so no case is a skip."""
+    try:
+        ds = pydicom.dcmread(path)
+        syntax = ds.file_meta.TransferSyntaxUID
+        deidentify_dataset(ds, DeidOptions(), TEST_KEYRING)
+    except (DeidError, AttributeError, pydicom.errors.InvalidDicomError):
+        return False
+    return not syntax.is_deflated and (syntax.is_implicit_VR, syntax.is_little_endian) == tuple(ds.original_encoding)
+
+
+FILES = [p for p in sorted(PYDICOM_FILES.glob("*.dcm")) + sorted(CHARSET_FILES.glob("*.dcm"))
+         if _written_by_our_writer(p)]
 
 
 def _body_with(writer, ds) -> bytes:
@@ -23,16 +36,14 @@ def _body_with(writer, ds) -> bytes:
     return fp.getvalue()
 
 
+def test_the_check_covers_most_files():
+    assert len(FILES) >= 80, f"only {len(FILES)} files left for the byte-for-byte check"
+
+
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_fast_writer_matches_pydicom_byte_for_byte(path):
-    try:
-        ds = pydicom.dcmread(path)
-        syntax = ds.file_meta.TransferSyntaxUID
-        deidentify_dataset(ds, DeidOptions(), TEST_KEYRING)
-    except (DeidError, AttributeError, pydicom.errors.InvalidDicomError):
-        pytest.skip("not a file this check applies to")
-    if syntax.is_deflated or (syntax.is_implicit_VR, syntax.is_little_endian) != tuple(ds.original_encoding):
-        pytest.skip("written by pydicom itself (deflated, or re-encoded)")
+    ds = pydicom.dcmread(path)
+    deidentify_dataset(ds, DeidOptions(), TEST_KEYRING)
     ours, theirs = _body_with(_write_body, ds), _body_with(pydicom_write_dataset, ds)
     first_difference = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
     same = ours == theirs                             # a bool, so a failure prints no file bytes

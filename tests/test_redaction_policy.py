@@ -90,7 +90,8 @@ def test_digit_groups_a_space_apart_are_one_number():
 
 def test_a_label_whose_colon_is_read_apart_is_still_a_label():
     assert safe_mask([word("ID", 10), word("|", 30), word("00335664", 45)]) == [True, False, False]
-    assert safe_mask([word("ID", 10), word("00335664", 45)]) == [False, False]
+    # Without its colon a label is still one at the start of its line (issue 22: labels kept); the value is not.
+    assert safe_mask([word("ID", 10), word("00335664", 45)]) == [True, False]
 
 
 def test_a_label_misread_by_one_letter_is_kept_only_where_a_label_starts_a_line():
@@ -331,3 +332,44 @@ def test_another_reading_never_vouches_for_a_lone_character_or_a_digit_read_as_a
     chosen = (word("sl", 10, confidence=35),)
     line = WordRereadingLine(Box(5, 8, 200, 16), chosen, None, ((word(text, 10, confidence=90),),))
     assert covered(boxes_to_fill([line], [], [], "phi", 64, 512), chosen[0].box) == 1.0
+
+
+@pytest.mark.parametrize("words, expected", [
+    (["Patient", "ID"], [True, True]),                               # the dictionary's name, no colon
+    (["PATIENT'S", "BIRTH", "DATE"], [True, True, True]),            # with its possessive, any case
+    (["Institution", "Name", "General", "Hospital"], [True, True, False, False]),
+    (["DOB", "1961"], [True, False]),                                # an abbreviation before its value
+    (["Hosp", "No", "404465806"], [True, True, False]),              # words of a phrase abbreviated
+    (["Acquisition", "Time", "08:23"], [True, True, False]),         # a dictionary name before a number
+    (["BRTHDATE"], [True]),                                          # one letter lost in a long label word
+    (["Priority", "Health"], [False, False]),                        # a single dictionary word is no label
+    (["Dame"], [False]),                                             # nor a short word one letter off "Name"
+    (["Nielsen,", "Jimenez"], [False, False]),
+    (["Patient", "Position", "HFS"], [True, False, False]),
+])
+def test_field_labels_are_kept_with_or_without_their_colon(words, expected):
+    line = [word(text, 60 * k) for k, text in enumerate(words)]
+    assert safe_mask(line) == expected
+
+
+def test_a_label_word_read_at_low_confidence_is_kept_only_within_a_long_phrase():
+    assert safe_mask([word("Institution", 0, 96), word("Name", 100, 24)]) == [True, True]
+    assert safe_mask([word("DOB", 0, 45)]) == [False]
+
+
+def test_a_marker_letter_after_a_label_or_an_unread_word_is_a_value():
+    assert safe_mask([word("Sex:", 0), word("F", 40)]) == [True, False]
+    assert safe_mask([word("Genderf", 0), word("F", 70)]) == [False, False]
+    assert safe_mask([word("AP", 0), word("(L)", 30)]) == [True, True]
+
+
+def test_a_value_in_its_own_box_beside_or_under_its_label_is_filled():
+    """'SEX' then 'M' (or 'Age' then '46') in separate boxes: the value is not a lone orientation marker
+    nor a scale label, whatever its shape."""
+    label = TextLine(Box(4, 10, 30, 14), (OcrWord("SEX", 97, Box(5, 12, 26, 10), 0, 0),))
+    under = TextLine(Box(4, 26, 14, 14), (OcrWord("M", 92, Box(5, 28, 10, 10), 1, 0),))
+    beside = TextLine(Box(50, 10, 14, 14), (OcrWord("46", 93, Box(51, 12, 12, 10), 2, 0),))
+    age = TextLine(Box(4, 10, 30, 14), (OcrWord("Age", 97, Box(5, 12, 26, 10), 0, 0),))
+    assert covered(boxes_to_fill([label, under], [], [], "phi", 64, 512), under.words[0].box) == 1.0
+    assert covered(boxes_to_fill([age, beside], [], [], "phi", 64, 512), beside.words[0].box) == 1.0
+    assert covered(boxes_to_fill([under], [], [], "phi", 64, 512), under.words[0].box) == 0.0    # alone: a marker

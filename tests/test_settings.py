@@ -13,7 +13,7 @@ from dagster import DagsterInvalidConfigError, asset, materialize
 from orchestration.cli import main
 from orchestration.resources import PipelineSettings
 from transforms.keyring import Keyring, SecretError
-from transforms.modes import GateFrames, LossyJpegPolicy, RedactMode, choices
+from transforms.modes import GateDciodvfy, GateFrames, LossyJpegPolicy, PhiEngine, RedactMode, choices
 from warehouse.layout import Warehouse
 from warehouse.settings import DeidlakeSettings, SettingsError, documented_variables, env_name, settings
 from warehouse.spark_session import SparkSettings
@@ -98,14 +98,17 @@ def test_secret_and_mode_come_through_the_settings(monkeypatch):
 
 def test_choices_are_enums_with_their_values_in_dagster_config():
     fields = PipelineSettings.to_config_schema().as_field().config_type.fields
-    for name, enum in (("redact", RedactMode), ("lossy_jpeg_policy", LossyJpegPolicy), ("gate_frames", GateFrames)):
+    for name, enum in (("redact", RedactMode), ("lossy_jpeg_policy", LossyJpegPolicy), ("gate_frames", GateFrames),
+                       ("gate_dciodvfy", GateDciodvfy), ("phi_engine", PhiEngine)):
         config_type = fields[name].config_type
         config_type = getattr(config_type, "inner_type", config_type)     # Noneable: it has a default
         assert [value.config_value for value in config_type.enum_values] == list(choices(enum))
     assert PipelineSettings(redact="all").run_key().endswith("-all")
+    assert PipelineSettings(phi_engine="sparknlp").run_key() == f"{PipelineSettings().run_key()}-sparknlp"
 
 
-@pytest.mark.parametrize("config", [{"gate_frames": "al"}, {"redact": "PHI"}, {"lossy_jpeg_policy": "lossy"}])
+@pytest.mark.parametrize("config", [{"gate_frames": "al"}, {"redact": "PHI"}, {"lossy_jpeg_policy": "lossy"},
+                                    {"gate_dciodvfy": "maybe"}, {"phi_engine": "spark"}])
 def test_the_launchpad_refuses_a_value_outside_the_choices(config):
     @asset
     def needs_settings(pipeline: PipelineSettings) -> None:

@@ -6,7 +6,9 @@ force remove, replace or keep, element by element) says which identified values 
 header is scanned for them (every rendering the recognizer knows); the UIDs the profile replaces are
 searched everywhere; dciodvfy must find no error kind the input did not have; and every redacted frame
 is read again by an independent OCR pass (full frame, sparse-text page segmentation, stored-range
-preparation; the detection pass used line crops, the display window and a block segmentation) and
+preparation; the detection pass used line crops, the display window and a block segmentation), its own
+morphological lines read as crops, upright and, for text that does not run left to right, turned upright
+in every direction that could be its own (no learned model: the detection pass relied on one), and
 judged by the PHI recognizer. Only counts, element paths and value-free error kinds come out.
 
 `LEAKAGE_RULES` is the one definition of "clean": the Great Expectations suites and the publish filter
@@ -35,9 +37,10 @@ from transforms.deid.run import effective_vr
 from transforms.modes import GateDciodvfy
 from transforms.phi import PhiDictionary, PhiRecognizer
 from transforms.phi.sources import category_of
-from transforms.pixels.detect import detect_text_regions
+from transforms.pixels.detect import DEFAULT_SETTINGS, LineCandidate, line_candidates, merge_overlapping
 from transforms.pixels.frames import FrameReader
-from transforms.pixels.ocr import OcrSettings, ocr_regions
+from transforms.pixels.ocr import OcrSettings, ocr_regions, reading_score
+from transforms.pixels.orient import Reading, TextRegion, readings_of, region_from_corners, rotated_rectangle, upside_down
 from transforms.pixels.prepare import display_grey, grey_views, to_rgb
 from transforms.text_types import Box, OcrWord, TextLine
 
@@ -341,6 +344,11 @@ def added_validity_errors(input_path: str | None, output_path: str,
 # The crops of the second look: grey (not binarised), taller text, raw-line segmentation; the detection
 # pass binarises and reads single lines (--psm 7).
 RECHECK_CROP_SETTINGS = OcrSettings(psm=13, binarize=False, target_height=44, retry_below=0)
+# Turned text: grey, taller, single lines (raw-line segmentation read a clean "W 400 L 40" crop as "W400 LA"
+# at 10-20 with the LSTM engine; a turned reading must score to count, see `turned_lines`).
+RECHECK_TURNED_SETTINGS = OcrSettings(psm=7, binarize=False, target_height=44, retry_below=60)
+RECHECK_TURNED_MARGIN = 10.0
+RECHECK_TURNED_ASPECT = 3.0
 
 
 def recheck_frames(path: str, frames: Sequence[int], dictionary: PhiDictionary,
@@ -349,18 +357,78 @@ def recheck_frames(path: str, frames: Sequence[int], dictionary: PhiDictionary,
 
     Two looks at the stored range (the detection pass used the display window): Tesseract over the
     whole frame with sparse-text segmentation, and a fresh detection on the *output* frame whose regions
-    are read as grey crops with raw-line segmentation. PHI in either reading fails the frame.
+    are read as grey crops with raw-line segmentation. Text in other orientations (`turned_lines`): the
+    same detection's glyphs chained top to bottom and along a slant, and its lines turned half way
+    round, read upright in every direction that could be theirs. PHI in any reading fails the frame.
+    The detection pass found such text with its learned detector; this one uses none.
     """
-    leaking = []
+    return leaking_frames(recheck_lines(path, frames), dictionary, recognizer)
+
+
+def recheck_lines(path: str, frames: Sequence[int]) -> list[tuple[int, list[TextLine]]]:
+    """The independent reading of each frame (both looks), before any judgement."""
+    read = []
     with FrameReader(path) as reader:
         for index in frames:
             frame = reader.decode_frame(index)
             grey = _recheck_view(frame, reader)
-            regions = detect_text_regions(grey_views(frame, reader.info, reader.header))
+            views = grey_views(frame, reader.info, reader.header)
+            candidates = line_candidates(views, vertical=True, slanted=True)
+            regions = _padded_lines([c.box for c in candidates if not c.vertical and not c.corners], grey.shape)
             lines = full_frame_lines(grey) + ocr_regions(grey, regions, RECHECK_CROP_SETTINGS)
-            if recognizer.find_phi_in_lines(lines, dictionary):
-                leaking.append(int(index))
-    return leaking
+            lines += turned_lines(grey, regions, candidates)
+            read.append((int(index), lines))
+    return read
+
+
+def leaking_frames(read: Sequence[tuple[int, list[TextLine]]], dictionary: PhiDictionary,
+                   recognizer: PhiRecognizer) -> list[int]:
+    """Frames whose reading holds PHI by the recognizer's judgement."""
+    return [index for index, lines in read if recognizer.find_phi_in_lines(lines, dictionary)]
+
+
+def _padded_lines(boxes: Sequence[Box], shape: tuple[int, int]) -> list[Box]:
+    """What `detect_text_regions` returns, from candidates already found."""
+    margin = DEFAULT_SETTINGS.line_margin_ratio
+    return [box.padded(max(1, round(margin * box.height)), *shape) for box in merge_overlapping(list(boxes))]
+
+
+def turned_lines(grey: np.ndarray, regions: Sequence[Box], candidates: Sequence[LineCandidate]) -> list[TextLine]:
+    """Readings of text that may not run left to right, in the two directions along each line, each in
+    its upright view (`orient.py`), as grey single lines (`RECHECK_TURNED_SETTINGS`):
+    - lines at least `RECHECK_TURNED_ASPECT` heights long, as they stand and turned half way round;
+    - vertical chains as long that cross fewer than two horizontal lines (a column of the first letters
+      of a text block is not a line), turned a quarter either way;
+    - slanted chains, straightened, both ways along them.
+    A direction's reading is judged unless it reads clearly worse than the other
+    (`RECHECK_TURNED_MARGIN`): text reads far better the right way round (an ID 91-97, and 0 turned the
+    wrong way), some text about as well either way ("TIS 0.6" 82, turned "90 SIL" 79), and the wrong
+    direction of a kept label can spell a pattern ("Acc:" at 89, turned ":20y" at 17, an age)."""
+    rows, columns = grey.shape
+    pairs: list[list[tuple[Reading, Box]]] = []
+    half, same = upside_down(rows, columns), Reading(0, (rows, columns))
+    pairs += [[(same, box), (half, half.box_in_canvas(box))] for box in regions
+              if box.width >= RECHECK_TURNED_ASPECT * box.height]
+    vertical = merge_overlapping([c.box for c in candidates if c.vertical and not c.corners
+                                  and c.box.height >= RECHECK_TURNED_ASPECT * c.box.width])
+    turned = [TextRegion(box, -90.0, ((box.left, box.bottom), (box.left, box.top), (box.right, box.top),
+                                      (box.right, box.bottom)))
+              for box in vertical if sum(1 for other in regions if other.overlaps(box)) < 2]
+    turned += [region_from_corners(rotated_rectangle(np.asarray(c.corners)), rows, columns)
+               for c in candidates if c.corners]
+    pairs += [[(reading, reading.region_in_canvas(region)) for reading in readings_of(region, rows, columns)]
+              for region in turned if region.rotated]
+    once = replace(RECHECK_TURNED_SETTINGS, retry_below=0)
+    lines = []
+    for pair in pairs:
+        canvases = [reading.canvas(grey) for reading, _ in pair]
+        read = [ocr_regions(canvas, [box], once)[0] for canvas, (_, box) in zip(canvases, pair)]
+        best = max(range(len(read)), key=lambda k: reading_score(read[k]))
+        if reading_score(read[best]) < RECHECK_TURNED_SETTINGS.retry_below:   # the cascade, for that one only
+            read[best] = ocr_regions(canvases[best], [pair[best][1]], RECHECK_TURNED_SETTINGS)[0]
+        top = max(reading_score(line) for line in read)
+        lines += [line for line in read if line.words and reading_score(line) >= top - RECHECK_TURNED_MARGIN]
+    return lines
 
 
 def _recheck_view(frame: np.ndarray, reader: FrameReader) -> np.ndarray:

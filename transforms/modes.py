@@ -45,6 +45,15 @@ class GateDciodvfy(StrEnum):
     off = "off"
 
 
+class PhiEngine(StrEnum):
+    """Which PHI recognizer judges OCR text (docs/phi-recognition.md): the pure-Python engine, or the
+    same dictionary and rules around Spark NLP's RegexMatcher and a NerCrf model, run in the
+    executors' JVM (transforms/spark/phi_engine.py)."""
+
+    python = "python"
+    sparknlp = "sparknlp"
+
+
 def choices(enum: type[StrEnum]) -> tuple[str, ...]:
     """The values of an enum, in declaration order (for help texts and error messages)."""
     return tuple(member.value for member in enum)

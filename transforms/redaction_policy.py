@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from transforms.phi.safe_text import (is_settled_reading, kept_after_second_reading, safe_in_other_reading,
-                                      safe_mask, stretches_worth_reading_again)
+from transforms.phi.field_labels import label_words
+from transforms.phi.safe_text import (ends_with_label, is_settled_reading, kept_after_second_reading,
+                                      safe_in_other_reading, safe_mask, stretches_worth_reading_again)
+from transforms.pixels.glyphs import Fill
 from transforms.pixels.redact import DEFAULT_PADDING
 from transforms.text_types import Box, OcrWord, PhiSpan, TextLine
 
@@ -27,23 +29,73 @@ PADDING = DEFAULT_PADDING    # pixels added around what is filled, except toward
 LONE_MARK_MAX_ASPECT = 1.6   # width / height of a region with room for two characters at most
 LONE_MARK_CLEARANCE = 2.0    # line heights of empty band a lone mark has on either side
 LONE_MARK_BORDER_SHARE = 0.15  # ... and it lies within this share of the frame's width or height of an edge
+VALUE_REACH = 8.0    # line heights from a field label within which a region in its band is its value
+VALUE_BELOW = 1.5    # ... and under a label alone in its line, starting where it starts
 SPACE_RATIO = 0.3    # a gap narrower than this x line height between kept words is a space, not a glyph
 
 
 def boxes_to_fill(lines: Sequence[TextLine], unread_regions: Sequence[Box], spans: Sequence[PhiSpan],
                   mode: str, rows: int, columns: int) -> list[Box]:
-    """Final boxes, padding included (fill them with no further padding)."""
+    """Final boxes, padding included (fill them with no further padding): the pieces of `fills_to_make`."""
+    return [piece for fill in fills_to_make(lines, unread_regions, spans, mode, rows, columns) for piece in fill.pieces]
+
+
+def fills_to_make(lines: Sequence[TextLine], unread_regions: Sequence[Box], spans: Sequence[PhiSpan],
+                  mode: str, rows: int, columns: int) -> list[Fill]:
+    """What to fill, per text line: padded pieces of the line within its padded region (the context
+    in which `redact.tight_boxes` tells the glyphs from the background)."""
+    def padded(box: Box) -> Box:
+        return box.padded(PADDING, rows, columns)
+
     if mode == "all":
-        return [b.padded(PADDING, rows, columns) for b in [line.region for line in lines] + list(unread_regions)]
+        return [Fill(padded(b), (padded(b),), b) for b in [line.region for line in lines] + list(unread_regions)]
     phi_boxes = [box for span in spans for box in span.boxes]
     regions = [line.region for line in lines] + list(unread_regions)
-    marks = {r for r in regions
-             if is_lone_mark(r, regions, rows, columns) and not any(r.overlaps(b) for b in phi_boxes)}
-    fill = [b.padded(PADDING, rows, columns) for b in unread_regions if b not in marks]
+    values = {r for r in regions if _after_label(r, lines)}
+    marks = {r for r in regions if r not in values
+             and is_lone_mark(r, regions, rows, columns) and not any(r.overlaps(b) for b in phi_boxes)}
+    fills = [Fill(padded(b), (padded(b),), b) for b in unread_regions if b not in marks]
     for line in lines:
         if line.region not in marks:
-            fill.extend(_line_fill(line, phi_boxes, rows, columns))
-    return fill + [b.padded(PADDING, rows, columns) for b in phi_boxes]
+            pieces = _line_fill(line, phi_boxes, rows, columns, line.region in values)
+            if pieces:
+                fills.append(Fill(padded(line.region), tuple(pieces), line.region))
+    for box in phi_boxes:
+        core = box
+        for region in regions:
+            if region.overlaps(box):
+                core = core.union(region)
+        fills.append(Fill(padded(core), (padded(box),), core, one_value=True))
+    return fills
+
+
+def _after_label(region: Box, lines: Sequence[TextLine]) -> bool:
+    """The region is the value of a field label: it stands right after a line that ends with a label,
+    in its band ("SEX" then "M", "Age" then "46"), or right under a line that is a label and nothing
+    else ("Sex" over "M"). No marker or scale-label rule may keep such a value."""
+    def reach(line: TextLine) -> float:
+        return VALUE_REACH * max(line.region.height, region.height)
+
+    beside = [line for line in lines if line.region != region and line.words
+              and min(line.region.bottom, region.bottom) - max(line.region.top, region.top)
+              >= 0.5 * min(line.region.height, region.height)
+              and 0 <= region.left - line.region.right <= reach(line)]
+    if beside and ends_with_label(max(beside, key=lambda line: line.region.right).words):
+        return True
+    above = [line for line in lines if line.region != region and line.words
+             and -0.5 * line.region.height <= region.top - line.region.bottom <= VALUE_BELOW * line.region.height
+             and region.top > line.region.top
+             and abs(region.left - line.region.left) <= line.region.height]
+    return any(all(is_label for is_label, w in zip(label_words(line.words), line.words)
+                   if any(ch.isalnum() for ch in w.text)) for line in above)
+
+
+def reads_as_nothing(line: TextLine) -> bool:
+    """OCR found no letter or digit in the line, through its whole cascade. Where, besides, only the
+    learned detector saw text there (no glyph-shaped components) and the place may hold anatomy, the
+    frame task leaves it alone: a detector's hit in texture (speckle, trabecular bone, noise) that reads
+    as nothing is not text. Text read but not understood is still filled."""
+    return not any(ch.isalnum() for word in line.words for ch in word.text)
 
 
 def is_lone_mark(region: Box, regions: Sequence[Box], rows: int, columns: int) -> bool:
@@ -66,12 +118,17 @@ def is_lone_mark(region: Box, regions: Sequence[Box], rows: int, columns: int) -
     return True
 
 
-def _line_fill(line: TextLine, phi_boxes: Sequence[Box], rows: int, columns: int) -> list[Box]:
-    """The line's region minus the x-intervals of its safe words, as boxes of the line's height, padded
-    on every side but the ones that touch a kept word."""
+def _line_fill(line: TextLine, phi_boxes: Sequence[Box], rows: int, columns: int,
+               is_value: bool = False) -> list[Box]:
+    """The line's region minus the x-intervals of its safe words (only its field labels for a value
+    line, `_after_label`), as boxes of the line's height, padded on every side but the ones that touch
+    a kept word."""
     region = line.region
-    keep = _merged(sorted((w.box.left - KEEP_MARGIN, w.box.right + KEEP_MARGIN)
-                          for w in _kept_words(line, phi_boxes)),
+    kept = _kept_words(line, phi_boxes)
+    if is_value:
+        labels = [w for w, is_label in zip(line.words, label_words(line.words)) if is_label]
+        kept = [w for w in kept if any(w.box.overlaps(label.box) for label in labels)]
+    keep = _merged(sorted((w.box.left - KEEP_MARGIN, w.box.right + KEEP_MARGIN) for w in kept),
                    max_gap=int(SPACE_RATIO * region.height))
     top, bottom = max(region.top - PADDING, 0), min(region.bottom + PADDING, rows)
     edges = [(region.left - PADDING, False)] + [e for start, end in keep for e in ((start, True), (end, True))] \

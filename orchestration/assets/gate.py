@@ -56,7 +56,7 @@ def silver_leakage_report(context: AssetExecutionContext, spark: SparkResource, 
     option_names = tuple(pipeline.options().names)
     measured = measure_headers(candidates, option_names, context.run_id, dciodvfy=pipeline.gate_dciodvfy)
     rechecked = recheck_candidate_frames(candidates.where(F.size("recheck_frames") > 0), option_names,
-                                        pipeline.frames_per_task)
+                                        pipeline.frames_per_task, pipeline.phi_engine)
     results = combine(measured, rechecked).localCheckpoint(eager=True)
 
     report = leakage_rows(results, LEAKAGE_RULES).localCheckpoint(eager=True)

@@ -26,7 +26,7 @@ from warehouse.delta_io import merge_new_rows
 
 def pixel_settings(pipeline: PipelineSettings, staging_root: str, run_id: str = "") -> PixelSettings:
     return PixelSettings(pipeline.run_key(), pipeline.redact, staging_root, pipeline.frames_per_task,
-                         pipeline.lossy_jpeg_policy, attempt=run_id)
+                         pipeline.lossy_jpeg_policy, phi_engine=pipeline.phi_engine, attempt=run_id)
 
 
 @asset(group_name="silver", partitions_def=landing_batches, kinds={"spark", "delta"},
@@ -81,7 +81,7 @@ def silver_deid_files(context: AssetExecutionContext, spark: SparkResource, ware
     return MaterializeResult(metadata={
         "files": totals["files"], "frames": int(totals["frames"]), "frame_tasks": task_totals["tasks"],
         "text_boxes": int(totals["text"]), "phi_boxes": int(totals["phi"]),
-        "redacted_boxes": int(totals["redacted"]), "redact_mode": settings.redact_mode,
+        "redacted_boxes": int(totals["redacted"]), "redact_mode": str(settings.redact_mode),
         "tesseract_calls": int(task_totals["calls"]), "ocr_cache_hits": int(task_totals["hits"]),
         "quarantined_by_reason": counts_metadata(reasons), "transfer_syntax_decisions": counts_metadata(syntax),
         "seconds": MetadataValue.float(round(seconds, 3)),

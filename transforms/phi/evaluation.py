@@ -40,6 +40,9 @@ class CategoryCount:
 class Evaluation:
     phi: dict[str, CategoryCount] = field(default_factory=lambda: defaultdict(CategoryCount))
     non_phi: dict[str, CategoryCount] = field(default_factory=lambda: defaultdict(CategoryCount))
+    # PHI values the truth marks as absent from the header (realistic styles' `in_header: false`): what
+    # only a pattern, a rule or the NER can find; also counted in `phi`.
+    outside_header: dict[str, CategoryCount] = field(default_factory=lambda: defaultdict(CategoryCount))
     lines: int = 0
     seconds: float = 0.0
 
@@ -133,22 +136,63 @@ def _same_row(a: Box, b: Box) -> bool:
     return overlap >= 0.5 * min(a.height, b.height)
 
 
-def evaluate_file(recognizer: PhiRecognizer, truth: FileTruth, result: Evaluation, min_cover: float = 0.9,
-                  max_cover: float = 0.1, perturb: Callable[[str], str] | None = None) -> None:
-    dictionary = PhiDictionary.from_dataset(read_header(truth.path))
+@dataclass(frozen=True)
+class EvaluationFrame:
+    """One frame's truth items, as detector-like lines, with the dictionary the recognizer gets."""
+
+    dictionary: PhiDictionary
+    lines: tuple[TextLine, ...]
+    items: tuple[TextTruth, ...]
+
+
+def file_frames(truth: FileTruth, perturb: Callable[[str], str] | None = None,
+                with_dictionary: bool = True) -> list[EvaluationFrame]:
+    dictionary = PhiDictionary.from_dataset(read_header(truth.path)) if with_dictionary else PhiDictionary.empty()
     by_frame: dict[tuple[int, str], list[TextTruth]] = defaultdict(list)
     for item in truth.burned_in_text:
         by_frame[(item.frame, item.plane)].append(item)
-    for items in by_frame.values():
-        lines = truth_lines(items, perturb)
-        result.lines += len(lines)
-        spans = recognizer.find_phi_in_lines([line for line, _ in lines], dictionary)
-        boxes = [box for span in spans for box in span.boxes]
-        for item in items:
+    return [EvaluationFrame(dictionary, tuple(line for line, _ in truth_lines(items, perturb)), tuple(items))
+            for items in by_frame.values()]
+
+
+def corpus_frames(truths: Iterable[FileTruth], noise: float = 0.0, seed: int = 0,
+                  with_dictionary: bool = True) -> list[EvaluationFrame]:
+    """Every frame of every file (with simulated OCR errors at `noise` per character if > 0): built once,
+    so that two engines judge exactly the same lines."""
+    perturb = ocr_noise(noise, seed) if noise > 0 else None
+    return [frame for truth in truths for frame in file_frames(truth, perturb, with_dictionary)]
+
+
+def evaluate_frames(recognizer: PhiRecognizer, frames: Iterable[EvaluationFrame], min_cover: float = 0.9,
+                    max_cover: float = 0.1, sources: Sequence[str] | None = None) -> Evaluation:
+    """`sources`: count only the PHI spans of these sources (e.g. "dictionary")."""
+    result = Evaluation()
+    started = time.perf_counter()
+    for frame in frames:
+        result.lines += len(frame.lines)
+        spans = recognizer.find_phi_in_lines(list(frame.lines), frame.dictionary)
+        boxes = [box for span in spans if sources is None or span.source in sources for box in span.boxes]
+        for item in frame.items:
             cover = _covered_fraction(item.box, boxes)
             counts = result.phi if item.is_phi else result.non_phi
             counts[item.category].total += 1
             counts[item.category].hit += int(cover >= min_cover if item.is_phi else cover <= max_cover)
+            if item.is_phi and item.in_header is False:
+                result.outside_header[item.category].total += 1
+                result.outside_header[item.category].hit += int(cover >= min_cover)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def evaluate_file(recognizer: PhiRecognizer, truth: FileTruth, result: Evaluation, min_cover: float = 0.9,
+                  max_cover: float = 0.1, perturb: Callable[[str], str] | None = None) -> None:
+    one = evaluate_frames(recognizer, file_frames(truth, perturb), min_cover, max_cover)
+    result.lines += one.lines
+    for mine, theirs in ((result.phi, one.phi), (result.non_phi, one.non_phi),
+                         (result.outside_header, one.outside_header)):
+        for category, count in theirs.items():
+            mine[category].total += count.total
+            mine[category].hit += count.hit
 
 
 def _covered_fraction(target: Box, boxes: Iterable[Box]) -> float:
@@ -164,13 +208,23 @@ def _covered_fraction(target: Box, boxes: Iterable[Box]) -> float:
 def evaluate_corpus(recognizer: PhiRecognizer, truths: Iterable[FileTruth], noise: float = 0.0,
                     seed: int = 0) -> Evaluation:
     """Every file's truth texts (with simulated OCR errors at `noise` per character if > 0)."""
-    result = Evaluation()
-    started = time.perf_counter()
-    perturb = ocr_noise(noise, seed) if noise > 0 else None
-    for truth in truths:
-        evaluate_file(recognizer, truth, result, perturb=perturb)
-    result.seconds = time.perf_counter() - started
-    return result
+    return evaluate_frames(recognizer, corpus_frames(truths, noise, seed))
+
+
+def line_frames(lines: Iterable, dictionary: PhiDictionary | None = None, char_width: int = 10,
+                height: int = 14) -> list[EvaluationFrame]:
+    """Labelled text lines (`ner_text.LabelledLine`: runs with PHI flags) as one-line frames, each run
+    an item boxed in proportion to its characters: the recognizers judge them as OCR lines."""
+    frames = []
+    dictionary = dictionary or PhiDictionary.empty()
+    for line in lines:
+        items, cursor = [], 0
+        for run in line.runs:
+            box = Box(cursor * char_width, 0, max(len(run.text), 1) * char_width, height)
+            items.append(TextTruth(0, box, run.text, run.category, run.is_phi))
+            cursor += len(run.text) + 1
+        frames.append(EvaluationFrame(dictionary, tuple(line for line, _ in truth_lines(items)), tuple(items)))
+    return frames
 
 
 def missed_items(recognizer: PhiRecognizer, truth: FileTruth) -> list[tuple[str, bool, str]]:

@@ -16,11 +16,12 @@ from transforms.phi.recognizer import PhiRecognizer, RecognizerSettings
 from transforms.text_types import PhiSpan, TextLine
 
 
-def build_phi_finder(rows: Iterable[Any], keyring: Keyring, settings: RecognizerSettings = RecognizerSettings()
-                     ) -> Callable[[Sequence[TextLine]], list[PhiSpan]]:
-    """The PHI finder of one file's frames (rows: bronze.dicom_elements rows of that file)."""
+def build_phi_finder(rows: Iterable[Any], keyring: Keyring, settings: RecognizerSettings = RecognizerSettings(),
+                     recognizer: PhiRecognizer | None = None) -> Callable[[Sequence[TextLine]], list[PhiSpan]]:
+    """The PHI finder of one file's frames (rows: bronze.dicom_elements rows of that file); `recognizer`:
+    another engine's (the Spark NLP engine's `AnnotatedRecognizer`), the Python engine's by default."""
     dictionary = PhiDictionary.from_header_elements(rows)
-    recognizer = PhiRecognizer(settings, keyring)
+    recognizer = recognizer if recognizer is not None else PhiRecognizer(settings, keyring)
 
     def find_phi(lines: Sequence[TextLine]) -> list[PhiSpan]:
         return recognizer.find_phi_in_lines(lines, dictionary)

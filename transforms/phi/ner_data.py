@@ -1,23 +1,30 @@
-"""Labelled text for the NER model, from the corpus generator's ground truth.
+"""Labelled text for the NER model in the form Spark NLP trains on: CoNLL 2003 columns, one sentence
+per overlay line, one token per token of the *runtime* tokenizer.
 
-Each detector-like line of burned-in truth text becomes a CoNLL sentence: one token per word, tag
-B-/I-<category> for the words of a PHI item, O for the rest (labels, technique, markers). Files are
-split into training and held-out sets by a hash of their name, so the split is the same on every run
-and no file contributes to both. The output is identified data (it holds the generated PHI): it is
-written next to the corpus, never into a table or a log.
+The lines come with character spans of their PHI (`ner_text.LabelledLine`, or the corpus's burned-in
+truth via `truth_lines`); the tokens come from the same Spark NLP Tokenizer the engine runs, so the
+model is trained on exactly the tokens it will see ("DOE," is "DOE" and ","; "ID:" is "ID" and ":").
+A token takes the tag of the span that holds its middle character: B-<category> for the first token
+of a span, I-<category> for the others, O elsewhere.
+
+The output is identified data (it holds the generated PHI): written to a scratch directory by the
+training command, never to a table or a log.
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from transforms.phi.evaluation import truth_lines
+from transforms.phi.evaluation import truth_lines as frame_truth_lines
+from transforms.phi.ner_text import LabelledLine
+from transforms.synth.burn import Run
 from transforms.synth.truth import FileTruth, TextTruth
 
 DOCSTART = "-DOCSTART- -X- -X- O"
+CONSTANT_POS = "NN"             # NerCrf needs a POS column; we have no POS-tagged text (see sparknlp_pipeline)
+SENTENCES_PER_DOCUMENT = 64
 
 
 @dataclass(frozen=True)
@@ -26,53 +33,55 @@ class TaggedLine:
     tags: tuple[str, ...]
 
 
-def tag_line(items: Sequence[TextTruth]) -> TaggedLine:
-    """The words of the items of one line (left to right) and their BIO tags."""
-    words, tags = [], []
-    for item in sorted(items, key=lambda t: t.box.left):
-        for k, word in enumerate(item.text.split()):
-            words.append(word)
-            tags.append("O" if not item.is_phi else f"{'B' if k == 0 else 'I'}-{item.category}")
-    return TaggedLine(tuple(words), tuple(tags))
+def bio_tags(tokens: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int, str]]) -> list[str]:
+    """Tags of tokens (start, end exclusive) given PHI spans (start, end exclusive, category)."""
+    tags, previous_span = [], None
+    for start, end in tokens:
+        middle = (start + end - 1) / 2
+        owner = next((k for k, (a, b, _) in enumerate(spans) if a <= middle < b), None)
+        if owner is None:
+            tags.append("O")
+        else:
+            tags.append(f"{'I' if owner == previous_span else 'B'}-{spans[owner][2]}")
+        previous_span = owner
+    return tags
 
 
-def tagged_lines(truth: FileTruth) -> list[TaggedLine]:
-    """Every line of every frame of one file (a repeated cine overlay counts once)."""
+def tag_line(line: LabelledLine, tokens: Sequence[tuple[int, int]], categories: Sequence[str]) -> TaggedLine:
+    text = line.text
+    return TaggedLine(tuple(text[a:b] for a, b in tokens), tuple(bio_tags(tokens, line.spans(categories))))
+
+
+def truth_lines(truth: FileTruth) -> list[LabelledLine]:
+    """The corpus's burned-in truth as detector-like lines (a repeated cine overlay counts once)."""
     by_frame: dict[tuple[int, str], list[TextTruth]] = {}
     for item in truth.burned_in_text:
         by_frame.setdefault((item.frame, item.plane), []).append(item)
     seen, lines = set(), []
     for items in by_frame.values():
-        for _, group in truth_lines(items):
-            line = tag_line(group)
-            if line.words and line not in seen:
+        for _, group in frame_truth_lines(items):
+            line = LabelledLine(tuple(Run(item.text, item.category, item.is_phi)
+                                      for item in sorted(group, key=lambda t: t.box.left)))
+            if line.runs and line not in seen:
                 seen.add(line)
                 lines.append(line)
     return lines
 
 
-def is_held_out(file_name: str, held_out_percent: int = 20) -> bool:
-    return int(hashlib.sha256(file_name.encode()).hexdigest()[:8], 16) % 100 < held_out_percent
-
-
 def conll_text(lines: Iterable[TaggedLine]) -> str:
-    """CoNLL 2003 columns (word, POS, chunk, tag); POS and chunk are placeholders NerDL ignores."""
-    blocks = [DOCSTART, ""]
-    for line in lines:
-        blocks += [f"{word} NN O {tag}" for word, tag in zip(line.words, line.tags)] + [""]
+    """CoNLL 2003 columns (word, POS, chunk, tag); a -DOCSTART- every SENTENCES_PER_DOCUMENT lines."""
+    blocks: list[str] = []
+    for index, line in enumerate(line for line in lines if line.words):
+        if index % SENTENCES_PER_DOCUMENT == 0:
+            blocks += [DOCSTART, ""]
+        blocks += [f"{word} {CONSTANT_POS} O {tag}" for word, tag in zip(line.words, line.tags)] + [""]
     return "\n".join(blocks) + "\n"
 
 
-def write_conll_split(truths: Iterable[FileTruth], out_dir: Path, held_out_percent: int = 20) -> tuple[Path, Path]:
-    """train.conll and heldout.conll under out_dir; returns their paths."""
-    train, held_out = [], []
-    for truth in truths:
-        (held_out if is_held_out(truth.name, held_out_percent) else train).extend(tagged_lines(truth))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = out_dir / "train.conll", out_dir / "heldout.conll"
-    for path, lines in zip(paths, (train, held_out)):
-        path.write_text(conll_text(lines), encoding="utf-8")
-    return paths
+def write_conll(lines: Iterable[TaggedLine], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(conll_text(lines), encoding="utf-8")
+    return path
 
 
 def tag_set(lines: Iterable[TaggedLine]) -> set[str]:

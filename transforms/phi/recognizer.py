@@ -14,6 +14,7 @@ all n-grams of all lines of a call are matched in one vectorised rapidfuzz call.
 from __future__ import annotations
 
 import bisect
+import copy
 import re
 import statistics
 from dataclasses import dataclass, replace
@@ -59,7 +60,9 @@ class PhiRecognizer:
     def for_typed_text(self) -> "PhiRecognizer":
         """This recognizer for text a machine wrote (header values): OCR's digit slips cannot happen
         there, and the de-identified header holds numbers derived from the identified ones."""
-        return PhiRecognizer(replace(self.settings, exact_digits=True), self._keyring)
+        typed = copy.copy(self)
+        typed.settings = replace(self.settings, exact_digits=True)
+        return typed
 
     @property
     def keyring(self) -> Keyring:
@@ -107,13 +110,16 @@ class PhiRecognizer:
         token_lines = [tokenize(text) for text in texts]
         from_dictionary = match_dictionary(token_lines, field_starts, dictionary, self.settings.edit_bounds,
                                            self.settings.long_edits, self.settings.exact_digits)
-        return [self._line_chunks(text, tokens, starts, matched)
-                for text, tokens, starts, matched in zip(texts, token_lines, field_starts, from_dictionary)]
+        matched = self.matcher_chunks(texts, token_lines, field_starts)
+        return [resolve_chunks(text, tokens, starts, in_dictionary + found, self.settings)
+                for text, tokens, starts, in_dictionary, found
+                in zip(texts, token_lines, field_starts, from_dictionary, matched)]
 
-    def _line_chunks(self, text: str, tokens: list[Token], field_starts: frozenset[int],
-                     from_dictionary: list[Chunk]) -> list[Chunk]:
-        found = from_dictionary + pattern_chunks(text, tokens, field_starts)
-        return resolve_chunks(text, tokens, field_starts, found, self.settings)
+    def matcher_chunks(self, texts: Sequence[str], token_lines: Sequence[list[Token]],
+                       field_starts: Sequence[frozenset[int]]) -> list[list[Chunk]]:
+        """The chunks of the matchers besides the dictionary: here the pattern recognizers (the Spark
+        NLP engine overrides this with its RegexMatcher and NER, see sparknlp_engine.py)."""
+        return [pattern_chunks(text, tokens, starts) for text, tokens, starts in zip(texts, token_lines, field_starts)]
 
     def _prepare(self, line: TextLine) -> _Line:
         words = getattr(line, "words", None)

@@ -159,13 +159,20 @@ def _field_matches(spec: PatternSpec, text: str, tokens: Sequence[Token], begin:
     chunks = []
     if end_of_field > begin:
         for match in spec.compiled.finditer(text, begin, end_of_field):
-            start, end = match.span(spec.value_group)
-            if end <= start:
-                continue
-            if spec.name in SHAPE_PATTERNS and _covers_vocabulary(tokens, start, end):
-                continue
-            chunks.append(Chunk(start, end, spec.category, "pattern", spec.score))
+            chunk = match_chunk(spec, tokens, *match.span(spec.value_group))
+            if chunk is not None:
+                chunks.append(chunk)
     return chunks
+
+
+def match_chunk(spec: PatternSpec, tokens: Sequence[Token], start: int, end: int) -> Chunk | None:
+    """The chunk of one match's value, unless empty or a shape rule on radiology vocabulary (both
+    engines judge a match here: Python's `re` and Spark NLP's RegexMatcher find it)."""
+    if end <= start:
+        return None
+    if spec.name in SHAPE_PATTERNS and _covers_vocabulary(tokens, start, end):
+        return None
+    return Chunk(start, end, spec.category, "pattern", spec.score)
 
 
 def _covers_vocabulary(tokens: Sequence[Token], start: int, end: int) -> bool:

@@ -26,6 +26,7 @@ from dataclasses import replace
 
 from rapidfuzz.distance import Levenshtein
 
+from transforms.phi.field_labels import label_words
 from transforms.phi.normalize import folded_key, plain_key
 from transforms.phi.patterns import MONTH_NAME
 from transforms.phi.vocabulary import KEEP_WORDS, PHI_LABELS, TECHNIQUE_WORDS
@@ -61,10 +62,14 @@ SAFE_SHAPES = (
     re.compile(rf"^(?:(?:se|ser|sl|im|img|ima|fr)[:#.]?)?{DIGIT_LIKE}{{1,4}}"
                rf"(?:[il1|]m[ga]?[:#.]?{DIGIT_LIKE}{{1,4}})$", re.IGNORECASE),
     re.compile(rf"^(?:se|ser|sl|im|img|ima|fr)[:#.]?{DIGIT_LIKE}{{1,4}}$", re.IGNORECASE),
+    # ultrasound probe names: array letter(s) and the frequency band in MHz ("C5-1", "L12-5", "eL18-4",
+    # "C1-6-D"); one or two digits a side, so no identifier or date has this shape
+    re.compile(r"^[a-z]{1,3}\d{1,2}-\d{1,2}(?:-?[a-z]{1,2})?$", re.IGNORECASE),
 )
 NUMBER_SHAPE = SAFE_SHAPES[0]
 COUNTER_SHAPE = SAFE_SHAPES[1]
 KEYED_SETTING_SHAPE = SAFE_SHAPES[2]
+MARKER_SHAPE = SAFE_SHAPES[3]
 KEYED_SETTING_KEY = re.compile(r"^([a-z]{1,4})[:=]", re.IGNORECASE)
 BARE_NUMBER = re.compile(rf"^{NUMBER}$")
 SYMBOL_MEASURE = re.compile(rf"^{NUMBER}[%°]$")
@@ -115,6 +120,15 @@ def is_safe_word(word: OcrWord, next_word: OcrWord | None = None, previous_word:
         return True
     return (_is_unit_after_number(word, previous_word) or _is_number_before_unit(word, next_word)
             or (previous_word is None and _is_misread_label(text, key)))
+
+
+def ends_with_label(words: Sequence[OcrWord]) -> bool:
+    """The line's last word is a field label (a phrase of `field_labels`, or a label word with its
+    colon): what follows it in its band is the value it names."""
+    if not words:
+        return False
+    last = _core(words[-1].text)
+    return label_words(words)[-1] or (_is_label_word(last) and words[-1].text.strip().endswith(LABEL_SUFFIXES))
 
 
 def _is_misread_label(text: str, key: str) -> bool:
@@ -268,12 +282,23 @@ def _is_label_continuation(next_word: OcrWord | None) -> bool:
 
 
 def safe_mask(words: Sequence[OcrWord], line_width: int | None = None) -> list[bool]:
-    """`is_safe_word` of each word with its neighbours, digit groups judged as one number, and, given
+    """`is_safe_word` of each word with its neighbours, or a field label (`field_labels.label_words`:
+    "Patient ID", "Institution Name", "DOB" where a label stands, with or without its colon), digit
+    groups judged as one number, and, given
     the width of the line the words were read in, a number alone in its line only where it spans at
     least `LONE_NUMBER_SHARE` of it: a wide line read as one digit ("1" at the end of a date OCR could
     not otherwise read) is a piece of something, not a scale label."""
-    mask = [is_safe_word(word, words[i + 1] if i + 1 < len(words) else None, words[i - 1] if i else None)
+    labels = label_words(words)
+    mask = [labels[i] or is_safe_word(word, words[i + 1] if i + 1 < len(words) else None,
+                                      words[i - 1] if i else None)
             for i, word in enumerate(words)]
+    for i in range(1, len(words)):
+        # A marker letter ("F", "R", "(L)") after a label or after a word not vouched for is a value: a
+        # sex after "Gender:" (read "Genderf"), an initial after a name. Markers stand alone, or among
+        # technique text.
+        if mask[i] and MARKER_SHAPE.match(_core(words[i].text)) and (not mask[i - 1] or labels[i - 1]
+                                                                     or _is_label_word(_core(words[i - 1].text))):
+            mask[i] = False
     if (line_width and len(words) == 1 and mask[0] and _is_number_only(words[0].text)
             and words[0].box.width < LONE_NUMBER_SHARE * line_width):
         mask[0] = False

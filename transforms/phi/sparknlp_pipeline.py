@@ -1,64 +1,63 @@
-"""The Spark NLP form of the recognizer, for machines where Spark NLP's jar is installed.
+"""The Spark NLP pipeline of the `sparknlp` PHI engine: its stages, loading, and a LightPipeline.
 
-    DocumentAssembler ─┬─ RegexMatcher                  (patterns.PATTERNS, the same expressions)
-                       ├─ RegexTokenizer ─ Normalizer ─ TextMatcher  (the file's PhiDictionary phrases)
-                       └─ Tokenizer ─ Word2Vec ─ NerDL ─ NerConverter (trained on our generated text)
-    ─► chunks ─► recognizer.resolve_chunks (our merge step, labels kept) ─► position finder
+    DocumentAssembler ─ SentenceDetector (the documents, one per field of a line, joined by line breaks:
+                        one sentence each)
+      ├─ RegexMatcher                        the expressions of patterns.py, run by Java's regex engine
+      └─ Tokenizer ─ PerceptronModel ─ Word2VecModel ─ NerCrfModel ─ NerConverter
+                                                        NAME / INSTITUTION / ADDRESS chunks
+    ─► sparknlp_engine (pure Python): our dictionary matcher, value groups, context rules, merge,
+       position finder, exactly as in the Python engine
 
-Two tokenizers: the dictionary's phrases are written as our tokens (runs of letters/digits), so the
-TextMatcher reads the output of a RegexTokenizer that splits on everything else, lower-cased by the
-Normalizer; the NER reads whitespace words, as in its CoNLL training text.
+The documents are joined into one text per row, one line each, rather than handed over as an array
+(DocumentAssembler reads array<string> too): with several documents in one row, NerCrfModel 5.5.3
+pairs the tokens of one document with the embeddings of another ("Mismatched embedding tokens and
+sentence tokens"); sentences of one document are what it is built for.
 
-It shares every definition with the default pure-Python engine: the regular expressions come from
-`patterns.py` (with `(?U)` for Java's Unicode classes), the dictionary phrases from
-`PhiDictionary.entries`, and chunks end in the same `resolve_chunks` and `chunk_box`. Spark NLP's
-ChunkMerge is licensed only, so the merge is ours in both engines.
+The RegexMatcher is built from `patterns.py` at load time (never saved with the model), so the two
+engines can never run different expressions. The trained stages (POS, Word2Vec, NerCrf) are loaded
+from `model_dir` (see `train_ner.py`); the Tokenizer is configured here for training and runtime alike.
 
-Nothing here is imported unless `warehouse.spark_session.spark_nlp_available()` is true (the jar
-`com.johnsnowlabs.nlp:spark-nlp_2.13` was refused by this machine's Maven mirror when this was written:
-see docs/phi-recognition.md). The TextMatcher matches exact normalised tokens; the OCR-tolerant
-matching stays the rapidfuzz matcher of the default engine.
+NerCrf requires a POS column (its features include the POS of the ±2 window). No POS-tagged text is
+at hand offline and every pretrained tagger is a download, so the "POS" is a PerceptronModel trained
+on our own text with one constant tag: it carries no information, and the CRF's features come from the
+words, their shapes and affixes, the ±2 window, the Word2Vec vectors and the vocabulary dictionary.
 
-Training the NER model (one command, reproducible: fixed seeds and a hash-based file split):
+Per-file header dictionaries are *not* a TextMatcher here: a DataFrame transform applies one fitted
+pipeline to every file of the batch, a TextMatcher is fitted on the driver from one phrase list, and
+it matches exact tokens only. The project's rapidfuzz matcher (OCR-tolerant, built in ~10 ms per file
+inside the task) does that part in both engines; docs/phi-recognition.md has the measurements.
 
-    .venv/bin/python -m transforms.phi.sparknlp_pipeline train --out warehouse/models/phi-ner \\
-        [--corpus tests/data/corpus | --n 400 --seed 7]
+Spark and Spark NLP are imported lazily: `transforms.phi` stays importable and testable without them.
 """
 
 from __future__ import annotations
 
-import argparse
-import re
-import sys
-import tempfile
-from dataclasses import dataclass
+import bisect
+import threading
 from pathlib import Path
 from typing import Any, Sequence
 
-from transforms.phi.dictionary import PhiDictionary
-from transforms.phi.errors import RecognizerError
-from transforms.phi.merge import Chunk
-from transforms.phi.normalize import CJK_RANGES, plain_key, tokenize
-from transforms.phi.patterns import PATTERNS, pattern_by_name
-from transforms.phi.recognizer import RecognizerSettings, resolve_chunks
+from transforms.keyring import Keyring
+from transforms.phi.patterns import PATTERNS
+from transforms.phi.recognizer import RecognizerSettings
+from transforms.phi.sparknlp_engine import AnnotatedRecognizer, Annotation, from_java
 
 RULE_DELIMITER = "~>"
-TOKEN_SEPARATORS = "[^\\p{L}\\p{N}\\p{M}]+"     # our tokens: runs of letters, digits and marks
-NORMALIZER_CLEANUP = ["[^\\p{L}\\p{N}]"]        # what plain_key keeps: letters and digits
-CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
-EMBEDDING_DIM = 100
-SEED = 7
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "ner"
+STAGE_DIRS = ("pos", "word2vec", "ner_crf")
+DOCUMENTS_COL = "phi_documents"
+TEXT_COL = "phi_text"
+PATTERN_COL = "phi_pattern_chunks"
+NER_COL = "phi_ner_chunks"
+ANNOTATIONS_COL = "phi_annotations"
+DOCUMENT_BREAK = "\n"
+
+_lock = threading.Lock()
+_loaded: dict[tuple[str, str], Any] = {}
 
 
 class SparkNlpUnavailable(RuntimeError):
-    """Spark NLP's jar is not installed: use the default (pure-Python) engine."""
-
-
-def require_spark_nlp() -> None:
-    from warehouse.spark_session import spark_nlp_available
-
-    if not spark_nlp_available():
-        raise SparkNlpUnavailable("spark_nlp_jar_missing")
+    """Spark NLP's jar or the trained model is missing: the `sparknlp` engine cannot run."""
 
 
 def regex_rules() -> list[str]:
@@ -66,204 +65,168 @@ def regex_rules() -> list[str]:
     return [f"{spec.java_regex}{RULE_DELIMITER}{spec.name}" for spec in PATTERNS]
 
 
-def dictionary_phrases(dictionary: PhiDictionary) -> list[str]:
-    """TextMatcher phrases: each entry's tokens as the RegexTokenizer and Normalizer will emit them
-    (CJK characters, one token each in our engine, are one run there)."""
-    return sorted({_phrase(entry.parts) for entry in dictionary.entries})
-
-
-def _phrase(parts: tuple[str, ...]) -> str:
-    words: list[str] = []
-    for part in parts:
-        if words and _is_cjk(part) and _is_cjk(words[-1][-1]):
-            words[-1] += part
-        else:
-            words.append(part)
-    return " ".join(words)
-
-
-def _is_cjk(text: str) -> bool:
-    return len(text) == 1 and bool(CJK_CHAR.fullmatch(text))
-
-
-def base_pipeline(ner_model_dir: str | None = None):
-    """The run-wide stages (fitted once per run): text to tokens, patterns, and the NER if trained."""
-    require_spark_nlp()
-    from pyspark.ml import Pipeline
-    from sparknlp.annotator import Normalizer, RegexMatcher, RegexTokenizer, Tokenizer
+def document_assembler(input_col: str = TEXT_COL):
     from sparknlp.base import DocumentAssembler
 
-    stages = [
-        DocumentAssembler().setInputCol("text").setOutputCol("document"),
-        Tokenizer().setInputCols(["document"]).setOutputCol("token"),
-        RegexTokenizer().setInputCols(["document"]).setOutputCol("alnum_token").setPattern(TOKEN_SEPARATORS),
-        Normalizer().setInputCols(["alnum_token"]).setOutputCol("normalized").setLowercase(True)
-        .setCleanupPatterns(NORMALIZER_CLEANUP),
-        RegexMatcher().setInputCols(["document"]).setOutputCol("pattern_chunks").setRules(regex_rules())
-        .setDelimiter(RULE_DELIMITER).setStrategy("MATCH_ALL"),
-    ]
-    if ner_model_dir:
-        stages += _ner_stages(ner_model_dir)
-    return Pipeline(stages=stages)
+    return DocumentAssembler().setInputCol(input_col).setOutputCol("document")
 
 
-def _ner_stages(model_dir: str) -> list[Any]:
-    from sparknlp.annotator import NerConverter, NerDLModel, Word2VecModel
+def sentence_detector():
+    """One sentence per line of the text, nothing else: our documents (fields) are its lines."""
+    from sparknlp.annotator import SentenceDetector
 
-    return [Word2VecModel.load(f"{model_dir}/word2vec").setInputCols(["token"]).setOutputCol("embeddings"),
-            NerDLModel.load(f"{model_dir}/nerdl").setInputCols(["document", "token", "embeddings"])
-            .setOutputCol("ner"),
-            NerConverter().setInputCols(["document", "token", "ner"]).setOutputCol("ner_chunks")]
-
-
-def fit_base(spark, ner_model_dir: str | None = None):
-    """Fit the run-wide stages once (RegexMatcher only compiles its rules; nothing learns here)."""
-    return base_pipeline(ner_model_dir).fit(spark.createDataFrame([[""]], ["text"]))
+    return (SentenceDetector().setInputCols(["document"]).setOutputCol("sentence")
+            .setCustomBounds([DOCUMENT_BREAK]).setUseCustomBoundsOnly(True))
 
 
-def fit_file_matcher(spark, dictionary: PhiDictionary, workdir: Path):
-    """A TextMatcher for one file's dictionary (fitting reads the phrase file; cheap)."""
-    require_spark_nlp()
-    from sparknlp.annotator import TextMatcher
-    from sparknlp.common import ReadAs
+def tokenizer():
+    """The one tokenizer of training and runtime (Spark NLP's rule-based Tokenizer, defaults)."""
+    from sparknlp.annotator import Tokenizer
 
-    phrases = workdir / "phi-phrases.txt"          # identified: in the task's temporary directory only
-    phrases.write_text("\n".join(dictionary_phrases(dictionary)) + "\n", encoding="utf-8")
-    matcher = (TextMatcher().setInputCols(["document", "normalized"]).setOutputCol("dictionary_chunks")
-               .setEntities(str(phrases), ReadAs.TEXT).setCaseSensitive(False).setMergeOverlapping(False))
-    return matcher.fit(spark.createDataFrame([[""]], ["text"]))
+    return Tokenizer().setInputCols(["sentence"]).setOutputCol("token")
 
 
-@dataclass
-class SparkNlpRecognizer:
-    """Per file: `LightPipeline` over the run's fitted stages plus the file's TextMatcher."""
+def regex_matcher():
+    from sparknlp.annotator import RegexMatcher
 
-    base_model: Any
-    settings: RecognizerSettings = RecognizerSettings()
-
-    def light_pipeline(self, spark, dictionary: PhiDictionary, workdir: Path):
-        from pyspark.ml import PipelineModel
-        from sparknlp.base import LightPipeline
-
-        stages = [self.base_model]
-        if not dictionary.is_empty:
-            stages.append(fit_file_matcher(spark, dictionary, workdir))
-        return LightPipeline(PipelineModel(stages=stages))
-
-    def find_chunks(self, light, texts: Sequence[str], dictionary: PhiDictionary,
-                    field_starts: Sequence[frozenset[int]]) -> list[list[Chunk]]:
-        try:
-            annotated = light.fullAnnotate(list(texts)) if texts else []
-            return [resolve_chunks(text, tokenize(text), starts, chunks_of(result, text, dictionary), self.settings)
-                    for text, starts, result in zip(texts, field_starts, annotated)]
-        except Exception as exc:  # noqa: BLE001 - a failing frame is quarantined, never published
-            raise RecognizerError("recognizer_failed", type(exc).__name__) from None
+    return (RegexMatcher().setInputCols(["sentence"]).setOutputCol(PATTERN_COL).setRules(regex_rules())
+            .setDelimiter(RULE_DELIMITER).setStrategy("MATCH_ALL"))
 
 
-def chunks_of(result: dict[str, list[Any]], text: str, dictionary: PhiDictionary) -> list[Chunk]:
-    """Spark NLP annotations (end offsets inclusive) to our chunks."""
-    chunks = []
-    for annotation in result.get("pattern_chunks", []):
-        chunk = _pattern_chunk(annotation, text)
-        if chunk is not None:
-            chunks.append(chunk)
-    for annotation in result.get("dictionary_chunks", []):
-        entry = dictionary.exact.get(plain_key(annotation.result))
-        category = dictionary.entries[entry].category if entry is not None else "OTHER_PHI"
-        chunks.append(Chunk(annotation.begin, annotation.end + 1, category, "dictionary", 1.0))
-    for annotation in result.get("ner_chunks", []):
-        chunks.append(Chunk(annotation.begin, annotation.end + 1, annotation.metadata.get("entity", "OTHER_PHI"),
-                            "ner", float(annotation.metadata.get("confidence", 0.5))))
-    return chunks
+def ner_converter():
+    from sparknlp.annotator import NerConverter
+
+    return NerConverter().setInputCols(["sentence", "token", "ner"]).setOutputCol(NER_COL)
 
 
-def _pattern_chunk(annotation, text: str) -> Chunk | None:
-    """RegexMatcher returns the whole match; the pattern's value group (e.g. the name after "Dr.") is
-    found again with the same expression in Python."""
-    spec = pattern_by_name(annotation.metadata.get("identifier", ""))
-    begin, end = annotation.begin, annotation.end + 1
-    if spec.value_group:
-        match = spec.compiled.fullmatch(text, begin, end)
-        if match is None or match.start(spec.value_group) < 0:
-            return None
-        begin, end = match.span(spec.value_group)
-    return Chunk(begin, end, spec.category, "pattern", spec.score)
+def require_spark_nlp(model_dir: Path = DEFAULT_MODEL_DIR) -> None:
+    from warehouse.spark_session import spark_nlp_available
+
+    if not spark_nlp_available():
+        raise SparkNlpUnavailable("spark_nlp_jar_missing")
+    missing = [name for name in STAGE_DIRS if not (Path(model_dir) / name).is_dir()]
+    if missing:
+        raise SparkNlpUnavailable(f"ner_model_missing:{','.join(missing)}")
 
 
-# --- training ---------------------------------------------------------------------------------------
+def load_pipeline(spark, model_dir: Path = DEFAULT_MODEL_DIR):
+    """The fitted pipeline, built once per process and Spark application (the RegexMatcher's fit only
+    compiles its rules; the trained stages are read from disk)."""
+    key = (str(Path(model_dir).resolve()), spark.sparkContext.applicationId)
+    with _lock:
+        if key not in _loaded:
+            require_spark_nlp(model_dir)
+            _loaded[key] = _build(spark, Path(model_dir))
+        return _loaded[key]
 
-def train_ner(spark, train_conll: Path, model_dir: Path, max_epochs: int = 20):
-    """Word2Vec embeddings and a NerDL tagger trained on our labelled text only (no pretrained model)."""
-    require_spark_nlp()
+
+def _build(spark, model_dir: Path):
     from pyspark.ml import Pipeline
-    from sparknlp.annotator import NerDLApproach, Word2VecApproach
-    from sparknlp.training import CoNLL
+    from sparknlp.annotator import NerCrfModel, PerceptronModel, Word2VecModel
 
-    data = CoNLL().readDataset(spark, str(train_conll))
-    word2vec = (Word2VecApproach().setInputCols(["token"]).setOutputCol("embeddings")
-                .setVectorSize(EMBEDDING_DIM).setMinCount(1).setSeed(SEED))
-    tagger = (NerDLApproach().setInputCols(["sentence", "token", "embeddings"]).setOutputCol("ner")
-              .setLabelColumn("label").setMaxEpochs(max_epochs).setRandomSeed(SEED).setBatchSize(16)
-              .setLr(0.003).setVerbose(0))
-    model = Pipeline(stages=[word2vec, tagger]).fit(data)
-    model.stages[0].write().overwrite().save(str(model_dir / "word2vec"))
-    model.stages[1].write().overwrite().save(str(model_dir / "nerdl"))
-    return model
+    stages = [document_assembler(), sentence_detector(), tokenizer(), regex_matcher(),
+              PerceptronModel.load(str(model_dir / "pos")).setInputCols(["sentence", "token"]).setOutputCol("pos"),
+              Word2VecModel.load(str(model_dir / "word2vec")).setInputCols(["token"]).setOutputCol("embeddings"),
+              NerCrfModel.load(str(model_dir / "ner_crf")).setInputCols(["sentence", "token", "pos", "embeddings"])
+              .setOutputCol("ner").setIncludeConfidence(True),
+              ner_converter()]
+    return Pipeline(stages=stages).fit(spark.createDataFrame([("",)], [TEXT_COL]))
 
 
-def evaluate_ner(spark, model, heldout_conll: Path) -> dict[str, float]:
-    """Token-level precision and recall of PHI tags (any non-O tag) on held-out generated text."""
-    from sparknlp.training import CoNLL
-
-    data = CoNLL().readDataset(spark, str(heldout_conll))
-    predicted = model.transform(data).select("label.result", "ner.result").collect()
-    true_positive = predicted_phi = actual_phi = 0
-    for gold, guess in predicted:
-        for gold_tag, guess_tag in zip(gold, guess):
-            actual_phi += gold_tag != "O"
-            predicted_phi += guess_tag != "O"
-            true_positive += gold_tag != "O" and guess_tag != "O"
-    return {"precision": true_positive / predicted_phi if predicted_phi else 0.0,
-            "recall": true_positive / actual_phi if actual_phi else 0.0, "tokens": float(actual_phi)}
+def joined_text(documents: Sequence[str]) -> str:
+    """The documents as the lines of one text (a line break inside a document becomes a space: one
+    character for one, so offsets stay)."""
+    return DOCUMENT_BREAK.join(document.replace(DOCUMENT_BREAK, " ") for document in documents)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m transforms.phi.sparknlp_pipeline")
-    sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train", help="train Word2Vec + NerDL on generated labelled text")
-    train.add_argument("--out", type=Path, required=True)
-    train.add_argument("--corpus", type=Path, help="an existing corpus with truth files")
-    train.add_argument("--n", type=int, default=400, help="files to generate when no --corpus is given")
-    train.add_argument("--seed", type=int, default=SEED)
-    train.add_argument("--epochs", type=int, default=20)
-    args = parser.parse_args(argv)
-    try:
-        require_spark_nlp()
-    except SparkNlpUnavailable as exc:
-        print(f"cannot train: {exc} (fetch the spark-nlp jar group first)", file=sys.stderr)
-        return 2
-    return _train_command(args)
+def split_annotations(documents: Sequence[str], items: Sequence[tuple]) -> dict[str, list[Annotation]]:
+    """Annotations of the joined text (kind, begin, end inclusive, label, score: Spark NLP's UTF-16
+    offsets) back to each document, in its own Python characters."""
+    joined = joined_text(documents)
+    starts, cursor = [], 0
+    for document in documents:
+        starts.append(cursor)
+        cursor += len(document) + 1
+    found: dict[str, list[Annotation]] = {document: [] for document in documents}
+    for kind, begin, end, label, score in items:
+        annotation = from_java(joined, kind, int(begin), int(end), label or "", float(score))
+        index = bisect.bisect_right(starts, annotation.start) - 1
+        if index < 0:
+            continue
+        offset, document = starts[index], documents[index]
+        found[document].append(Annotation(kind, annotation.start - offset,
+                                          min(annotation.end - offset, len(document)), annotation.label,
+                                          annotation.score))
+    return found
 
 
-def _train_command(args) -> int:
-    from transforms.phi.ner_data import write_conll_split
-    from transforms.synth.generator import generate_corpus
-    from transforms.synth.truth import load_truth_dir
-    from warehouse.spark_session import spark_session_scope
+def annotate_dataframe(spark, frame, model_dir: Path = DEFAULT_MODEL_DIR, documents_col: str = DOCUMENTS_COL):
+    """`frame` with ANNOTATIONS_COL added (from its documents_col, array<string>): on the executors, per
+    partition, with the pipeline loaded once in this process and shipped to each executor once. Spark
+    NLP's own columns are dropped again."""
+    from pyspark.sql import functions as F
 
-    with tempfile.TemporaryDirectory() as scratch, spark_session_scope() as spark:
-        corpus = args.corpus
-        if corpus is None:
-            corpus = Path(scratch) / "corpus"
-            generate_corpus(corpus, args.n, args.seed)
-        train_path, heldout_path = write_conll_split(load_truth_dir(corpus), Path(scratch) / "conll")
-        args.out.mkdir(parents=True, exist_ok=True)
-        model = train_ner(spark, train_path, args.out, args.epochs)
-        scores = evaluate_ner(spark, model, heldout_path)
-    print(f"held-out PHI tokens: {int(scores['tokens'])}  precision: {scores['precision']:.3f}  "
-          f"recall: {scores['recall']:.3f}")
-    return 0
+    model = load_pipeline(spark, model_dir)
+    text = F.array_join(F.transform(documents_col, lambda d: F.regexp_replace(d, DOCUMENT_BREAK, " ")),
+                        DOCUMENT_BREAK)
+    annotated = model.transform(frame.withColumn(TEXT_COL, text))
+    pattern = F.transform(PATTERN_COL, lambda a: F.struct(
+        F.lit("pattern").alias("kind"), a["begin"].alias("begin"), a["end"].alias("end"),
+        a["metadata"]["identifier"].alias("label"), F.lit(1.0).alias("score")))
+    ner = F.transform(NER_COL, lambda a: F.struct(
+        F.lit("ner").alias("kind"), a["begin"].alias("begin"), a["end"].alias("end"),
+        a["metadata"]["entity"].alias("label"),
+        F.coalesce(a["metadata"]["confidence"].cast("double"), F.lit(0.5)).alias("score")))
+    return annotated.select(*frame.columns, F.concat(pattern, ner).alias(ANNOTATIONS_COL))
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def annotations_by_document(documents: Sequence[str], annotations: Sequence[Any] | None) -> dict[str, list[Annotation]]:
+    """One row's ANNOTATIONS_COL (Rows or dicts) per document text."""
+    items = [(a["kind"], a["begin"], a["end"], a["label"], a["score"]) for a in annotations] \
+        if annotations is not None else []
+    return split_annotations(list(documents), items)
+
+
+def dataframe_annotator(spark, model_dir: Path = DEFAULT_MODEL_DIR, documents_per_row: int = 64):
+    """Documents -> annotations through one Spark job over all of them (evaluation, benchmarks: call it
+    once with every document, it costs a job per call)."""
+    from pyspark.sql.types import ArrayType, StringType, StructField, StructType
+
+    schema = StructType([StructField(DOCUMENTS_COL, ArrayType(StringType(), False), False)])
+
+    def annotate(documents: Sequence[str]) -> list[list[Annotation]]:
+        unique = list(dict.fromkeys(documents))
+        if not unique:
+            return [[] for _ in documents]
+        rows = [(unique[k:k + documents_per_row],) for k in range(0, len(unique), documents_per_row)]
+        found: dict[str, list[Annotation]] = {}
+        for row in annotate_dataframe(spark, spark.createDataFrame(rows, schema), model_dir).collect():
+            found |= annotations_by_document(row[DOCUMENTS_COL], row[ANNOTATIONS_COL])
+        return [found[document] for document in documents]
+    return annotate
+
+
+def light_annotator(spark, model_dir: Path = DEFAULT_MODEL_DIR):
+    """Documents -> annotations through a LightPipeline in this process (a few documents: tests, one
+    text; its results cross py4j one annotation at a time, so bulk work takes `dataframe_annotator`)."""
+    from sparknlp.base import LightPipeline
+
+    light = LightPipeline(load_pipeline(spark, model_dir))
+
+    def annotate(documents: Sequence[str]) -> list[list[Annotation]]:
+        unique = list(dict.fromkeys(documents))
+        if not unique:
+            return [[] for _ in documents]
+        result = light.fullAnnotate(joined_text(unique))[0]
+        items = [("pattern", a.begin, a.end, a.metadata.get("identifier", ""), 1.0) for a in result.get(PATTERN_COL, [])]
+        items += [("ner", a.begin, a.end, a.metadata.get("entity", ""), float(a.metadata.get("confidence") or 0.5))
+                  for a in result.get(NER_COL, [])]
+        found = split_annotations(unique, items)
+        return [found[document] for document in documents]
+    return annotate
+
+
+def light_recognizer(spark, keyring: Keyring | None = None, settings: RecognizerSettings = RecognizerSettings(),
+                     model_dir: Path = DEFAULT_MODEL_DIR) -> AnnotatedRecognizer:
+    """The `sparknlp` engine as an in-process recognizer (same API as PhiRecognizer)."""
+    return AnnotatedRecognizer(light_annotator(spark, model_dir), settings, keyring)

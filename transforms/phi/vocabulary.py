@@ -19,7 +19,7 @@ _PHI_LABELS: dict[str, tuple[str, ...]] = {
     "NAME": ("name", "patient", "patient name", "pat", "pat name", "pt", "pt name", "patientenname",
              "nom", "nombre", "paziente", "nazwisko", "imie", "фио", "имя", "ονομα", "ονοματεπωνυμο",
              "physician", "phys", "ref", "ref phys", "ref physician", "referring", "referring physician",
-             "referring phys", "ref dr", "doctor", "radiologist", "operator", "operators", "op", "tech",
+             "referring phys", "ref dr", "doctor", "radiologist", "operator", "operators", "op", "initials", "tech",
              "technologist", "performed by", "performing physician", "reading physician", "read by",
              "reported by", "requested by", "arzt", "uberweiser", "zuweiser", "untersucher", "medecin",
              "mother", "mothers name", "other name", "other names", "birth name"),
@@ -53,7 +53,7 @@ _PHI_LABELS: dict[str, tuple[str, ...]] = {
 AMBIGUOUS_LABELS = frozenset({
     "name", "patient", "pat", "pt", "id", "mr", "ex", "exam", "acc", "record", "case", "fall", "chart", "policy", "visit",
     "admission", "order", "req", "request", "date", "data", "time", "age", "eta", "sex", "ref", "op",
-    "tech", "operator", "operators", "home", "city", "street", "site", "facility", "clinic", "hospital",
+    "tech", "operator", "operators", "initials", "home", "city", "street", "site", "facility", "clinic", "hospital",
     "klinik", "department", "dept", "inst", "institution", "station", "serial", "sn", "s n", "ph",
     "cell", "mobile", "mail", "mother", "born", "birth", "insurance", "nom", "nombre", "data",
     "physician", "phys", "doctor", "radiologist", "reader", "referring", "arzt", "residence", "address",
@@ -78,6 +78,10 @@ TECHNIQUE_WORDS = frozenset({
     "lao", "rao", "cra", "cau", "exp", "kernel", "matrix", "filter", "lut", "gamma", "dose",
     "depth", "cm", "mm", "hu", "sec", "s", "rot", "table", "tbl", "pos", "loc", "z", "avg", "mean",
     "sd", "area", "vol", "dist", "angle", "scale", "page", "p", "spine", "ctdivolmgy",
+    # ultrasound knobs and measurements (gain, dynamic range, frame rate, frequency, pulse repetition,
+    # wall filter, depth "D 16 cm", output power; resistive/pulsatility index, peak systolic and end
+    # diastolic velocity, heart rate)
+    "g", "gn", "dr", "dyn", "fr", "frq", "freq", "prf", "wf", "d", "pwr", "ri", "pi", "psv", "edv", "hr",
 })
 
 # Words after which a time is a duration ("TA 03:02": acquisition time of an MR sequence), not a time of day.
@@ -100,4 +104,10 @@ KEEP_WORDS = frozenset({
     "report", "preliminary", "final", "study", "exam", "patient", "name", "date", "time", "age", "sex",
     "long", "short", "axis", "first", "feet", "body", "large", "small", "medium", "total", "noise", "index",
     "delay", "dose", "lesion", "mass", "cyst", "normal", "view", "apical", "parasternal",
+    # ultrasound: presets, modes, image settings, and the organ and position labels typed over the image
+    "abd", "abdo", "ob", "gyn", "thy", "msk", "vasc", "vascular", "card", "cardiac", "renal", "gen", "res", "pen",
+    "thi", "color", "colour", "pw", "cw", "cf", "cfm", "pdi", "doppler", "bmode", "mmode", "harmonic",
+    "lymph", "node", "nodes", "thyroid", "isthmus", "lobe", "pole", "upper", "lower", "mid", "gb", "gallbladder",
+    "cbd", "pancreas", "spleen", "aorta", "ivc", "cca", "ica", "eca", "bladder", "uterus", "ovary", "testis",
+    "prostate", "rt", "lt", "longitudinal", "transverse", "trv", "prox", "proximal", "distal", "medial", "lateral",
 })

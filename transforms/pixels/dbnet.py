@@ -9,8 +9,10 @@ nothing is downloaded): ~25 ms per 256x256 input on one core, ~100 ms per 512x51
 The pre- and post-processing are our own (PaddleOCR's are for rotated scene text and pull in opencv-python,
 pyclipper and shapely): normalise with mean = std = 0.5, pad to a multiple of 32, sigmoid probability map
 -> threshold -> connected components -> mean probability as the box score -> axis-aligned boxes grown by
-DB's unclip distance (area x ratio / perimeter, exact for a rectangle). Burned-in text is horizontal, so
-axis-aligned boxes are what the redaction fills anyway.
+DB's unclip distance (area x ratio / perimeter, exact for a rectangle). Each region also keeps its
+minimum-area rotated rectangle, grown the same way (`ScoredBox.corners`): most burned-in text is
+horizontal, but a name along an image's edge runs vertically and text typed over a capture may be
+skewed, and those lines are read turned upright (`orient.py`).
 
 Large frames are cut into overlapping tiles at full resolution instead of being shrunk, so 8 px text
 survives on a 3000 px radiograph; small frames are enlarged, because the model was trained on text of
@@ -28,6 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from transforms.pixels.orient import Corners, rotated_rectangle
 from transforms.text_types import Box
 
 MODEL_PATH = Path(__file__).parent / "models" / "ch_PP-OCRv4_det_infer.onnx"
@@ -52,10 +55,12 @@ class DbnetSettings:
 
 @dataclass(frozen=True)
 class ScoredBox:
-    """A text region found by the model, in frame coordinates, with its mean text probability."""
+    """A text region found by the model, in frame coordinates, with its mean text probability and the
+    corners of its rotated rectangle (the component's minimum-area rectangle, unclipped)."""
 
     box: Box
     score: float
+    corners: Corners = ()
 
 
 def detect_text_dbnet(image: np.ndarray, settings: DbnetSettings = DbnetSettings()) -> list[ScoredBox]:
@@ -69,7 +74,8 @@ def detect_text_dbnet(image: np.ndarray, settings: DbnetSettings = DbnetSettings
     if factor != 1.0:
         image = cv2.resize(image, (round(columns * factor), round(rows * factor)), interpolation=cv2.INTER_CUBIC)
     probability = _probability_map(image, settings)
-    return [ScoredBox(_to_frame(found.box, factor, rows, columns), found.score)
+    return [ScoredBox(_to_frame(found.box, factor, rows, columns), found.score,
+                      tuple((x / factor, y / factor) for x, y in found.corners))
             for found in regions_from_probability(probability, settings)]
 
 
@@ -95,8 +101,21 @@ def regions_from_probability(probability: np.ndarray, settings: DbnetSettings = 
         if score < settings.min_score:
             continue
         grow = round(width * height * settings.unclip_ratio / (2 * (width + height)))
-        found.append(ScoredBox(Box(left, top, width, height).padded(grow, rows, columns), score))
+        found.append(ScoredBox(Box(left, top, width, height).padded(grow, rows, columns), score,
+                               _rotated_corners(labels, label, left, top, width, height, settings)))
     return found
+
+
+def _rotated_corners(labels: np.ndarray, label: int, left: int, top: int, width: int, height: int,
+                     settings: DbnetSettings) -> tuple[tuple[float, float], ...]:
+    """The component's minimum-area rectangle (pixel edges), grown by DB's unclip distance for it."""
+    ys, xs = np.nonzero(labels[top:top + height, left:left + width] == label)
+    points = np.concatenate([np.stack([xs + left + dx, ys + top + dy], axis=1)
+                             for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1))])      # pixel corners
+    corners = np.asarray(rotated_rectangle(points))
+    sides = np.hypot(*(corners[1] - corners[0])), np.hypot(*(corners[2] - corners[1]))
+    grow = sides[0] * sides[1] * settings.unclip_ratio / (2 * (sides[0] + sides[1]))
+    return rotated_rectangle(points, grow)
 
 
 def _upscale_factor(rows: int, columns: int, settings: DbnetSettings) -> float:

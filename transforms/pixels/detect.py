@@ -65,6 +65,16 @@ class DetectorSettings:
     confirm_min_aspect: float = 3.0  # morphological lines narrower than this many heights are "short":
                                      # asked about after the long ones, quietest surroundings first
     max_confirmations: int = 32      # model confirmations per frame (~5-10 ms each)
+    rotated_text: bool = True        # text in other orientations: the model's rotated regions are read
+                                     # turned upright, glyphs are also chained top to bottom
+    max_vertical_confirmations: int = 8   # vertical morphological lines the model is asked about per frame
+    confirm_pen_lines: bool = True   # pen-value lines the model did not find must be confirmed by it on
+                                     # their pen pixels: texture (saturated speckle) also hits a value
+    max_pen_confirmations: int = 16  # per frame; further unconfirmed pen lines are dropped
+    small_text_px: int = 9           # model lines this low (frame rows; 4-6 px glyphs), `small_text_lines` of
+    small_text_lines: int = 2        # them: the model looks again at the frame enlarged to 1024 px (<= 4x)
+    small_text_model: DbnetSettings = field(
+        default_factory=lambda: DbnetSettings(upscale_below=1024, max_upscale=4.0))
 
 
 DEFAULT_SETTINGS = DetectorSettings()
@@ -77,11 +87,14 @@ FAST_SETTINGS = DetectorSettings(model=DbnetSettings(upscale_below=0), max_confi
 
 @dataclass(frozen=True)
 class LineCandidate:
-    """A line found by the morphological detector: its box, the view it was seen in, its polarity."""
+    """A line found by the morphological detector: its box, the view it was seen in, its polarity, and
+    whether its glyphs are chained top to bottom (text turned 90 or 270 degrees) instead of left to right."""
 
     box: Box
     view: int
     bright_text: bool
+    vertical: bool = False
+    corners: tuple[tuple[float, float], ...] = ()   # a slanted line's rotated rectangle (frame pixels)
 
 
 def detect_text_regions(views: list[GreyView],
@@ -96,12 +109,16 @@ def detect_text_regions(views: list[GreyView],
             for box in merge_overlapping(boxes)]
 
 
-def line_candidates(views: list[GreyView], settings: DetectorSettings = DEFAULT_SETTINGS) -> list[LineCandidate]:
-    """Unpadded line boxes of every view and polarity, with where they were seen."""
+def line_candidates(views: list[GreyView], settings: DetectorSettings = DEFAULT_SETTINGS,
+                    vertical: bool = False, slanted: bool = False) -> list[LineCandidate]:
+    """Unpadded line boxes of every view and polarity, with where they were seen; with `vertical`, also
+    the lines whose glyphs chain top to bottom (the same components, chained the other way); with
+    `slanted`, also chains that run straight at a few degrees off (`SLANT_DEGREES`), with their corners."""
     found: list[LineCandidate] = []
     for index, view in enumerate(views):
         for bright in ((True,) if view.bright_text_only else (True, False)):
-            found.extend(LineCandidate(box, index, bright) for box in _detect_one(view.image, bright, settings))
+            for box, upright, corners in _detect_one(view.image, bright, settings, vertical, slanted):
+                found.append(LineCandidate(box, index, bright, not upright, corners))
     return found
 
 
@@ -130,18 +147,59 @@ def noise_sigma(grey: np.ndarray) -> float:
     return float(np.median(moving)) * 1.4826 / np.sqrt(2.0)
 
 
-def _detect_one(grey: np.ndarray, bright_text: bool, settings: DetectorSettings) -> list[Box]:
+def _detect_one(grey: np.ndarray, bright_text: bool, settings: DetectorSettings, vertical: bool = False,
+                slanted: bool = False) -> list[tuple[Box, bool, tuple[tuple[float, float], ...]]]:
+    """(line box, upright, corners of a slanted line) of one view and polarity. Vertical lines are
+    chained from the same components with rows and columns exchanged: a glyph turned a quarter is as
+    wide as it was high."""
     response = stroke_response(grey, bright_text, settings)
-    boxes: list[Box] = []
+    boxes: list[tuple[Box, bool, tuple[tuple[float, float], ...]]] = []
     for threshold in _thresholds(response, grey, settings):
         mask = (response >= threshold).astype(np.uint8)
-        glyphs = _glyphs(mask, settings)
-        for line in _chain_into_lines(glyphs, settings):
-            if _is_text_line(glyphs[line], settings):
+        components = _components(mask, settings)
+        for upright in ((True, False) if vertical else (True,)):
+            glyphs = _glyph_shaped(*components, settings) if upright \
+                else _glyph_shaped(*_transposed(components), settings)
+            for line in _chain_into_lines(glyphs, settings):
+                corners: tuple[tuple[float, float], ...] = ()
+                if not _is_text_line(glyphs[line], settings):
+                    corners = _slanted_band(glyphs[line]) if slanted else ()
+                    if not corners:
+                        continue
                 box = _line_box(glyphs[line])
+                if not upright:
+                    box, corners = _transposed_box(box), tuple((y, x) for x, y in corners)
                 if _ink_against_background(grey, mask, box, bright_text, threshold / 2):
-                    boxes.append(box)
+                    boxes.append((box, upright, corners))
     return boxes
+
+
+SLANT_DEGREES = (3.0, 15.0)      # a straight chain this far off its axis is a slanted line
+
+
+def _slanted_band(line: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """The rotated rectangle of a chain that fails the straight-band rule only because it runs at an
+    angle: at least four glyphs of similar height whose centres lie on one straight line
+    (least squares, every centre within a fifth of the median height of it) at `SLANT_DEGREES`."""
+    if len(line) < 4:
+        return ()
+    heights = line[:, 3].astype(np.float64)
+    median = float(np.median(heights))
+    if heights.max() > 1.6 * median or heights.min() < 0.5 * median:
+        return ()
+    x = line[:, 0] + line[:, 2] / 2.0
+    y = line[:, 1] + line[:, 3] / 2.0
+    slope, intercept = np.polyfit(x, y, 1)
+    angle = float(np.degrees(np.arctan(slope)))
+    if not SLANT_DEGREES[0] <= abs(angle) <= SLANT_DEGREES[1]:
+        return ()
+    if np.abs(y - (slope * x + intercept)).max() > 0.2 * median + 1.0:
+        return ()
+    left, right = float(line[:, 0].min()), float((line[:, 0] + line[:, 2]).max())
+    half = 0.6 * median * np.cos(np.radians(angle)) + 0.5 * median * abs(np.sin(np.radians(angle)))
+    ends = [(left, slope * left + intercept), (right, slope * right + intercept)]
+    return ((ends[0][0], ends[0][1] - half), (ends[1][0], ends[1][1] - half),
+            (ends[1][0], ends[1][1] + half), (ends[0][0], ends[0][1] + half))
 
 
 def _thresholds(response: np.ndarray, grey: np.ndarray, settings: DetectorSettings) -> list[float]:
@@ -169,17 +227,44 @@ def _ink_against_background(grey: np.ndarray, mask: np.ndarray, box: Box, bright
 
 def _glyphs(mask: np.ndarray, settings: DetectorSettings) -> np.ndarray:
     """(n, 4) int array of left, top, width, height of the glyph-like components."""
+    return _glyph_shaped(*_components(mask, settings), settings)
+
+
+def _components(mask: np.ndarray, settings: DetectorSettings) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 5) stats (left, top, width, height, area) of the mask's components, and the stroke width of
+    each that could be a glyph in either orientation (the others get infinity)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
+        return np.zeros((0, 5), dtype=np.int64), np.zeros(0, dtype=np.float32)
+    stats = stats[1:].astype(np.int64)
+    longer, shorter = np.maximum(stats[:, 2], stats[:, 3]), np.minimum(stats[:, 2], stats[:, 3])
+    fill = stats[:, 4] / np.maximum(stats[:, 2] * stats[:, 3], 1)
+    sized = ((shorter <= settings.max_glyph_height) & (longer >= settings.min_glyph_height)
+             & (fill >= settings.min_fill) & (fill <= settings.max_fill))
+    stroke = _stroke_widths(mask, labels, count, np.concatenate([[False], sized]))[1:]
+    return stats, np.where(sized, stroke, np.inf).astype(np.float32)
+
+
+def _glyph_shaped(stats: np.ndarray, stroke: np.ndarray, settings: DetectorSettings) -> np.ndarray:
+    """The components that are glyph-like as written left to right (height, aspect, fill, stroke)."""
+    if stats.shape[0] == 0:
         return np.zeros((0, 4), dtype=np.int64)
-    left, top, width, height, area = (stats[1:, k].astype(np.int64) for k in range(5))
+    left, top, width, height, area = (stats[:, k] for k in range(5))
     fill = area / np.maximum(width * height, 1)
-    shaped = ((height >= settings.min_glyph_height) & (height <= settings.max_glyph_height)
-              & (width <= height * 40) & (width * 8 >= height)
-              & (fill >= settings.min_fill) & (fill <= settings.max_fill))
-    stroke = _stroke_widths(mask, labels, count, np.concatenate([[False], shaped]))[1:]
-    keep = shaped & (stroke <= settings.max_stroke_ratio * height + settings.stroke_slack_px)
+    keep = ((height >= settings.min_glyph_height) & (height <= settings.max_glyph_height)
+            & (width <= height * 40) & (width * 8 >= height)
+            & (fill >= settings.min_fill) & (fill <= settings.max_fill)
+            & (stroke <= settings.max_stroke_ratio * height + settings.stroke_slack_px))
     return np.stack([left[keep], top[keep], width[keep], height[keep]], axis=1)
+
+
+def _transposed(components: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    stats, stroke = components
+    return stats[:, [1, 0, 3, 2, 4]], stroke
+
+
+def _transposed_box(box: Box) -> Box:
+    return Box(box.top, box.left, box.height, box.width)
 
 
 def _stroke_widths(mask: np.ndarray, labels: np.ndarray, count: int, wanted: np.ndarray) -> np.ndarray:

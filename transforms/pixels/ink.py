@@ -145,7 +145,7 @@ def extend_along_pen(frame: np.ndarray, boxes: list[Box], settings: InkSettings 
     chance: dict[int, float] = {}
     extended = []
     for box in boxes:
-        pen = _pen_value(frame, box, settings)
+        pen = pen_value_of(frame, box, settings)
         if pen is None:
             extended.append(box)
             continue
@@ -180,7 +180,7 @@ def _walk(band: np.ndarray, edge: int, step: int, max_gap: float, needed: float)
     return edge
 
 
-def _pen_value(frame: np.ndarray, box: Box, settings: InkSettings) -> int | None:
+def pen_value_of(frame: np.ndarray, box: Box, settings: InkSettings = InkSettings()) -> int | None:
     """The value much more frequent in the box than in a ring of one box height around it."""
     inside = frame[box.top:box.bottom, box.left:box.right].ravel()
     if inside.size == 0:

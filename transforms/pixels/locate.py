@@ -8,11 +8,19 @@
    shown to the model again, alone and enlarged, as its stroke response (strokes bright on black
    whatever lay under them); it counts only if the model then sees text there.
 3. Lines drawn with one pen value (`ink.py`, lossless grey frames) find text whose value equals the
-   anatomy under it, which no contrast rule can.
+   anatomy under it, which no contrast rule can. Texture can hit a value too (the saturated grains of
+   ultrasound speckle all hold the top value), so a pen line the model did not find must be confirmed
+   by it, shown its pen pixels as white strokes on black: text is text to it, speckle grains are not.
 
 The boxes of all three are joined into lines (same band, similar height, a gap small relative to the
 smaller height), so a line found in pieces becomes one region while a small label beside or above large
 text stays its own; then each is given a small margin; `redact.redact_regions` pads further.
+
+Text in other orientations (`orient.py`): the model's regions keep their rotated rectangles, and one that
+runs vertically or is skewed becomes a rotated `TextRegion`, read turned upright; glyphs the
+morphological detector chains top to bottom (a name along an edge the model missed) are confirmed by
+the model on their stroke response turned a quarter, like horizontal candidates. Horizontal pieces found
+inside a rotated region are parts of it and are dropped.
 """
 
 from __future__ import annotations
@@ -23,11 +31,12 @@ import cv2
 import numpy as np
 from pydicom.dataset import Dataset
 
-from transforms.pixels.dbnet import detect_text_dbnet
+from transforms.pixels.dbnet import DbnetSettings, ScoredBox, detect_text_dbnet
 from transforms.pixels.detect import (DEFAULT_SETTINGS, DetectorSettings, LineCandidate, faint_threshold,
                                       line_candidates, stroke_response)
 from transforms.pixels.frames import PixelInfo
-from transforms.pixels.ink import extend_along_pen, ink_lines
+from transforms.pixels.ink import extend_along_pen, ink_lines, pen_value_of
+from transforms.pixels.orient import TextRegion, grow_corners, region_from_corners
 from transforms.pixels.prepare import GreyView, grey_views, local_contrast_view
 from transforms.text_types import Box
 
@@ -42,33 +51,84 @@ def locate_text(frame: np.ndarray, info: PixelInfo, header: Dataset | None = Non
                 settings: DetectorSettings = DEFAULT_SETTINGS,
                 views: list[GreyView] | None = None) -> list[Box]:
     """Text line regions of one stored frame, in frame coordinates (`views` may be passed when the
-    caller already made them with `grey_views`)."""
+    caller already made them with `grey_views`); a rotated line as its bounds."""
+    return [region.box for region in locate_regions(frame, info, header, settings, views)]
+
+
+def locate_regions(frame: np.ndarray, info: PixelInfo, header: Dataset | None = None,
+                   settings: DetectorSettings = DEFAULT_SETTINGS,
+                   views: list[GreyView] | None = None) -> list[TextRegion]:
+    """Text lines of one stored frame: horizontal ones as boxes, others with their rotated rectangle."""
     views = views if views is not None else grey_views(frame, info, header)
-    boxes = _model_boxes(frame, info, header, settings)
-    boxes += _morphological_boxes(views, boxes, settings)
+    rows, columns = frame.shape[:2]
+    scored = _model_regions(frame, info, header, settings)
+    shapes = [region_from_corners(found.corners, rows, columns, glyphs=False)
+              if settings.rotated_text and found.corners else TextRegion(found.box) for found in scored]
+    turned = [shape for shape in shapes if shape.rotated]
+    model = [found.box for found, shape in zip(scored, shapes) if not shape.rotated]
+    candidates = line_candidates(views, settings, vertical=settings.rotated_text)
+    inside_turned = _TurnedArea(turned, rows, columns)
+    upright = [c for c in candidates if not c.vertical and not inside_turned.holds(c.box)]
+    glyph_lines = _morphological_boxes(views, upright, model, settings)
     pen_drawn = settings.use_ink and frame.ndim == 2 and info.decoded_photometric().startswith("MONOCHROME")
     if pen_drawn:                              # not palette indices: plates behind text share its index
-        boxes += ink_lines(frame, settings.ink, settings.min_glyph_height, settings.max_glyph_height)
-    lines = join_lines(boxes, settings.join_gap_ratio)
+        glyph_lines += _pen_lines(frame, model + glyph_lines, inside_turned, settings)
+    lines = join_lines(model + glyph_lines, settings.join_gap_ratio)
     if pen_drawn:
         lines = join_lines(extend_along_pen(frame, lines, settings.ink), settings.join_gap_ratio)
-    rows, columns = frame.shape[:2]
-    return [box.padded(max(1, round(settings.region_margin_ratio * box.height)), rows, columns) for box in lines]
+    vertical = [c for c in candidates if c.vertical]
+    turned = [replace(region, glyphs=any(_share_of_first(c.box, region.box) >= FOUND_SHARE for c in candidates))
+              for region in turned]
+    turned += _vertical_lines(views, [c for c in vertical if not inside_turned.holds(c.box)], lines, settings)
+    inside_turned = _TurnedArea(turned, rows, columns)
+    found = [TextRegion(box.padded(max(1, round(settings.region_margin_ratio * box.height)), rows, columns),
+                        glyphs=any(_share_of_first(piece, box) >= FOUND_SHARE for piece in glyph_lines))
+             for box in lines if not inside_turned.holds(box)]
+    return found + [_with_margin(region, settings, rows, columns) for region in turned]
+
+
+def _model_regions(frame: np.ndarray, info: PixelInfo, header: Dataset | None,
+                   settings: DetectorSettings) -> list[ScoredBox]:
+    if not settings.use_model:
+        return []
+    view = local_contrast_view(frame, info, header, tiles=settings.contrast_tiles)
+    found = detect_text_dbnet(view, settings.model)
+    return found + _closer_look(view, found, settings)
 
 
 def _model_boxes(frame: np.ndarray, info: PixelInfo, header: Dataset | None,
                  settings: DetectorSettings) -> list[Box]:
-    if not settings.use_model:
+    return [found.box for found in _model_regions(frame, info, header, settings)]
+
+
+def _closer_look(view: np.ndarray, found: list[ScoredBox], settings: DetectorSettings) -> list[ScoredBox]:
+    """The model again, on the frame enlarged further (`settings.small_text_model`), when it found
+    `small_text_lines` lines of text (twice as wide as high) of at most `small_text_px` rows: glyphs of
+    4-6 px (a 256x256 MR's overlay) are only partly found at the usual scale, and where some lines are
+    seen others are likely (one overlay, one font), over anatomy where the usual scale sees none.
+    Frames without small text pay nothing (an isolated small box is a digit or a speck, not an overlay)."""
+    rows, columns = view.shape[:2]
+    closer = settings.small_text_model
+    small_lines = [f.box for f in found if f.box.height <= settings.small_text_px and f.box.width >= 2 * f.box.height]
+    if len(small_lines) < settings.small_text_lines \
+            or _model_scale(rows, columns, closer) <= _model_scale(rows, columns, settings.model):
         return []
-    view = local_contrast_view(frame, info, header, tiles=settings.contrast_tiles)
-    return [found.box for found in detect_text_dbnet(view, settings.model)]
+    return [f for f in detect_text_dbnet(view, closer)            # small text only: at that scale the model
+            if f.box.height <= settings.small_text_px and f.box.width >= f.box.height]  # also boxes speckle
+    # and anatomy as large regions (an ultrasound screen's)
 
 
-def _morphological_boxes(views: list[GreyView], found: list[Box], settings: DetectorSettings) -> list[Box]:
+def _model_scale(rows: int, columns: int, model: DbnetSettings) -> float:
+    longer = max(rows, columns)
+    return 1.0 if longer >= model.upscale_below else min(model.max_upscale, model.upscale_below / longer)
+
+
+def _morphological_boxes(views: list[GreyView], candidates: list[LineCandidate], found: list[Box],
+                         settings: DetectorSettings) -> list[Box]:
     """Morphological lines already inside a model box, plus those the model confirms on their own."""
     kept: list[Box] = []
     unconfirmed: list[LineCandidate] = []
-    for candidate in line_candidates(views, settings):
+    for candidate in candidates:
         if _already_found(candidate.box, found) or not settings.use_model or not settings.confirm_with_model:
             kept.append(candidate.box)
         else:
@@ -81,6 +141,99 @@ def _morphological_boxes(views: list[GreyView], found: list[Box], settings: Dete
         if confirmed is not None:
             kept.append(confirmed)
     return kept
+
+
+def _pen_lines(frame: np.ndarray, found: list[Box], inside_turned: "_TurnedArea",
+               settings: DetectorSettings) -> list[Box]:
+    """Pen-value lines inside a model box, and those the model confirms on their pen pixels (longest
+    first, at most `max_pen_confirmations`; the rest are dropped: a frame with more unconfirmed pen
+    lines than that is a textured one)."""
+    lines = [box for box in ink_lines(frame, settings.ink, settings.min_glyph_height, settings.max_glyph_height)
+             if not inside_turned.holds(box)]
+    if not (settings.use_model and settings.confirm_with_model and settings.confirm_pen_lines):
+        return lines
+    kept = [box for box in lines if _already_found(box, found)]
+    asked = sorted((box for box in lines if not _already_found(box, found)), key=lambda b: -b.width)
+    for box in asked[:settings.max_pen_confirmations]:
+        confirmed = _confirmed_pen_line(frame, box, settings)
+        if confirmed is not None:
+            kept.append(confirmed)
+    return kept
+
+
+def _confirmed_pen_line(frame: np.ndarray, box: Box, settings: DetectorSettings) -> Box | None:
+    """Does the model see text in the line's pen pixels (white on black, thickened by a pixel: they are
+    only the cores of anti-aliased strokes)? The pixels are those of the value drawing the line."""
+    pen = pen_value_of(frame, box, settings.ink)
+    if pen is None:
+        return None
+    outer = box.padded(max(8, box.height), frame.shape[0], frame.shape[1])
+    strokes = (frame[outer.top:outer.bottom, outer.left:outer.right] == pen).astype(np.uint8) * 255
+    strokes = cv2.dilate(strokes, np.ones((2, 2), np.uint8))
+    local = Box(box.left - outer.left, box.top - outer.top, box.width, box.height)
+    confirmed = _confirmed_region(strokes, LineCandidate(local, 0, True), settings)
+    if confirmed is None:
+        return None
+    return Box(confirmed.left + outer.left, confirmed.top + outer.top, confirmed.width, confirmed.height)
+
+
+def _vertical_lines(views: list[GreyView], candidates: list[LineCandidate], upright: list[Box],
+                    settings: DetectorSettings) -> list[TextRegion]:
+    """Glyphs chained top to bottom that the model confirms, shown turned a quarter (its confirmation
+    reads lines across): long ones first, at most `max_vertical_confirmations`. A vertical chain of
+    two or three glyphs is as often a stack of single labels as a word, and reads as either way; a
+    chain that crosses two horizontal lines is the column of first (or last) letters of a text block."""
+    long_enough = [c for c in candidates if c.box.height >= settings.confirm_min_aspect * c.box.width
+                   and sum(1 for box in upright if box.overlaps(c.box)) < 2]
+    long_enough.sort(key=lambda c: -c.box.height)
+    turned_views: dict[int, np.ndarray] = {}
+    found: list[TextRegion] = []
+    for candidate in _deduplicated(long_enough)[:settings.max_vertical_confirmations]:
+        box = candidate.box
+        if any(_share_of_first(box, other.box) >= FOUND_SHARE for other in found):
+            continue
+        if settings.use_model and settings.confirm_with_model:
+            if candidate.view not in turned_views:
+                turned_views[candidate.view] = np.ascontiguousarray(views[candidate.view].image.T)
+            across = LineCandidate(Box(box.top, box.left, box.height, box.width), candidate.view,
+                                   candidate.bright_text)
+            confirmed = _confirmed_region(turned_views[candidate.view], across, settings)
+            if confirmed is None:
+                continue
+            box = Box(confirmed.top, confirmed.left, confirmed.height, confirmed.width)
+        corners = ((box.left, box.bottom), (box.left, box.top), (box.right, box.top), (box.right, box.bottom))
+        found.append(TextRegion(box, -90.0, tuple((float(x), float(y)) for x, y in corners)))
+    return found
+
+
+def _with_margin(region: TextRegion, settings: DetectorSettings, rows: int, columns: int) -> TextRegion:
+    """A rotated region grown by the regions' margin, in its thickness."""
+    points = np.asarray(region.corners, dtype=np.float64)
+    thickness = min(np.hypot(*(points[1] - points[0])), np.hypot(*(points[2] - points[1])))
+    grown = grow_corners(region.corners, max(1.0, round(settings.region_margin_ratio * thickness)))
+    reshaped = region_from_corners(grown, rows, columns, region.glyphs)
+    return reshaped if reshaped.rotated else TextRegion(reshaped.box, region.angle, grown, region.glyphs)
+
+
+class _TurnedArea:
+    """The pixels of a frame's rotated regions, to tell horizontal pieces of them from lines of their own."""
+
+    def __init__(self, turned: list[TextRegion], rows: int, columns: int):
+        self._summed = None
+        if turned:
+            mask = np.zeros((rows, columns), dtype=np.uint8)
+            for region in turned:
+                corners = np.round(np.asarray(region.corners) * 16).astype(np.int32)
+                cv2.fillConvexPoly(mask, corners, 1, lineType=cv2.LINE_8, shift=4)
+            self._summed = cv2.integral(mask)
+
+    def holds(self, box: Box) -> bool:
+        """At least half of the box lies inside a rotated region."""
+        if self._summed is None or box.width <= 0 or box.height <= 0:
+            return False
+        s = self._summed
+        inside = int(s[box.bottom, box.right] - s[box.top, box.right] - s[box.bottom, box.left] + s[box.top, box.left])
+        return inside >= FOUND_SHARE * box.width * box.height
 
 
 def join_lines(boxes: list[Box], gap_ratio: float = 1.0, min_overlap: float = 0.6,

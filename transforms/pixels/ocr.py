@@ -402,6 +402,16 @@ def _reading_score(words: tuple[_RelativeWord, ...], crop: _Crop) -> float:
     return float(sum(w.confidence * e for w, e in zip(words, explained)) / max(width, sum(explained)))
 
 
+def reading_score(line: TextLine) -> float:
+    """`_reading_score` of a line as returned (frame or canvas pixels): how well its words explain it.
+    Compares the readings of one line made in two directions (upright or turned half way)."""
+    if not line.words:
+        return -1.0
+    width, height = max(line.region.width, 1), line.region.height
+    explained = [min(w.box.width, width, len(w.text) * height) for w in line.words]
+    return float(sum(w.confidence * e for w, e in zip(line.words, explained)) / max(width, sum(explained)))
+
+
 def _recognise_batch(images: list[np.ndarray], crops: list[_Crop], settings: OcrSettings,
                      cache: OcrCache) -> list[tuple[_RelativeWord, ...]]:
     results: list[tuple[_RelativeWord, ...]] = [() for _ in images]

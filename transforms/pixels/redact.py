@@ -19,6 +19,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from transforms.pixels.frames import PixelInfo
+from transforms.pixels.glyphs import FILL_GROWTH, Fill, tight_boxes
 from transforms.text_types import Box
 
 DEFAULT_PADDING = 3
@@ -62,6 +63,15 @@ def redact_fitted(frame: np.ndarray, padded_boxes: Iterable[Box], info: PixelInf
     the benchmarks that score its output fill the same pixels."""
     fitted = [fit_to_ink(frame, box, padding) for box in padded_boxes]
     return redact_regions(frame, fitted, info, padding=0, header=header)
+
+
+def redact_tight(frame: np.ndarray, fills: Iterable[Fill], info: PixelInfo, header: Dataset | None = None,
+                 growth: int = FILL_GROWTH) -> np.ndarray:
+    """What the pipeline fills: the glyphs of each fill's pieces (`glyphs.tight_boxes`), each box grown
+    by `growth`, with the dark-on-display value. One function, so the frame task and the benchmarks
+    that score its output fill the same pixels."""
+    boxes = [box for fill in fills for box in tight_boxes(frame, fill, growth)]
+    return redact_regions(frame, boxes, info, padding=0, header=header)
 
 
 def fit_to_ink(frame: np.ndarray, box: Box, padding: int) -> Box:

@@ -14,15 +14,20 @@ QUARANTINE_LISTING = "quarantine.json"
 PUBLISHED_LISTING = "manifest.json"
 
 
+def _listing_rows(output_root: Path, name: str) -> list:
+    """The "files" rows of a run's listing (empty when it is missing or unreadable)."""
+    listing = Path(output_root) / name
+    if not listing.is_file():
+        return []
+    try:
+        return list(json.loads(listing.read_text(encoding="utf-8")).get("files", []))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return []
+
+
 def read_held(output_root: Path) -> dict[str, list[str]]:
     """Input SHA-256 -> sorted "stage:reason" of every open quarantine entry (empty without a listing)."""
-    listing = Path(output_root) / QUARANTINE_LISTING
-    if not listing.is_file():
-        return {}
-    try:
-        rows = json.loads(listing.read_text(encoding="utf-8")).get("files", [])
-    except (OSError, ValueError, AttributeError):
-        return {}
+    rows = _listing_rows(output_root, QUARANTINE_LISTING)
     held: dict[str, set[str]] = {}
     for row in rows:
         if isinstance(row, dict) and row.get("sha256"):
@@ -32,12 +37,6 @@ def read_held(output_root: Path) -> dict[str, list[str]]:
 
 def read_published(output_root: Path) -> dict[str, Path]:
     """Input SHA-256 -> the published output file, from manifest.json (empty without one)."""
-    listing = Path(output_root) / PUBLISHED_LISTING
-    if not listing.is_file():
-        return {}
-    try:
-        rows = json.loads(listing.read_text(encoding="utf-8")).get("files", [])
-    except (OSError, ValueError, AttributeError):
-        return {}
+    rows = _listing_rows(output_root, PUBLISHED_LISTING)
     return {str(row["sha256"]): Path(output_root) / str(row["gold_path"]) for row in rows
             if isinstance(row, dict) and row.get("sha256") and row.get("gold_path")}

@@ -294,6 +294,7 @@ def _field_figures(files: list[FileScore]) -> dict[str, Any]:
     counts: dict[str, list[int]] = {k: [0, 0] for k in ("value", "value_fully", "label", "other", "outside")}
     by_orientation: dict[str, list[int]] = {}
     by_category: dict[str, list[int]] = {}
+    outside_by_category: dict[str, list[int]] = {}
     for f in files:
         if f.status == "held":
             continue
@@ -313,6 +314,7 @@ def _field_figures(files: list[FileScore]) -> dict[str, Any]:
                 _count(by_category.setdefault(category, [0, 0]), wiped)
                 if in_header is False:
                     _count(counts["outside"], wiped)
+                    _count(outside_by_category.setdefault(category, [0, 0]), wiped)
             elif role in ("label", "other"):
                 _count(counts[role], is_kept(ink))
     return {"value_boxes": counts["value"][1], "values_wiped": counts["value"][0],
@@ -323,6 +325,8 @@ def _field_figures(files: list[FileScore]) -> dict[str, Any]:
             "other_boxes": counts["other"][1], "other_kept": counts["other"][0],
             "other_kept_share": _share(*counts["other"]),
             "outside_header_values": counts["outside"][1], "outside_header_values_wiped": counts["outside"][0],
+            "outside_header_by_category": {k: {"wiped": v[0], "boxes": v[1], "recall": _share(*v)}
+                                           for k, v in sorted(outside_by_category.items())},
             "recall_by_orientation": {k: {"wiped": v[0], "boxes": v[1], "recall": _share(*v)}
                                       for k, v in sorted(by_orientation.items())},
             "recall_by_category": {k: {"wiped": v[0], "boxes": v[1], "recall": _share(*v)}

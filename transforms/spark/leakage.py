@@ -12,14 +12,16 @@ from pyspark.sql import functions as F
 
 from transforms.deid.options import DeidOptions
 from transforms.keyring import Keyring
-from transforms.modes import GateDciodvfy
+from transforms.modes import GateDciodvfy, PhiEngine
 from transforms.leakage import (
     Expected,
     LeakageMeasures,
     header_promise,
     identified_dictionary,
+    leaking_frames,
     measure_candidate,
     recheck_frames,
+    recheck_lines,
 )
 from transforms.phi import PhiRecognizer
 from transforms.spark import task_partitions
@@ -31,8 +33,9 @@ RECHECK_COLUMNS = RECHECK_TASK_RESULT.fieldNames()
 
 
 def recheck_candidate_frames(candidates: DataFrame, option_names: tuple[str, ...],
-                            frames_per_task: int = 8) -> DataFrame:
-    """`candidates`: sha256, candidate_path, elements, recheck_frames. Rows of leaking frames."""
+                            frames_per_task: int = 8, phi_engine: str = PhiEngine.python) -> DataFrame:
+    """`candidates`: sha256, candidate_path, elements, recheck_frames. Rows of leaking frames, judged by
+    the run's PHI engine (the Spark NLP engine reads, annotates and judges in one stage)."""
     tasks = (candidates.select("sha256", "candidate_path", "elements",
                                F.explode("recheck_frames").alias("frame"))
              .withColumn("first_frame", (F.col("frame") / frames_per_task).cast("int") * frames_per_task)
@@ -40,6 +43,8 @@ def recheck_candidate_frames(candidates: DataFrame, option_names: tuple[str, ...
              .agg(F.first("elements").alias("elements"), F.sort_array(F.collect_list("frame")).alias("frames")))
     rows = tasks.collect()       # one row per run of frames: packed by frame count, heaviest first
     spread = spread_by_cost(tasks.sparkSession, rows, tasks.schema, [len(r["frames"]) for r in rows])
+    if phi_engine == PhiEngine.sparknlp:
+        return _recheck_with_spark_nlp(spread, option_names).localCheckpoint(eager=True)
 
     def recheck_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         recognizer = PhiRecognizer(keyring=Keyring.from_env())
@@ -59,6 +64,47 @@ def recheck_candidate_frames(candidates: DataFrame, option_names: tuple[str, ...
             yield pd.DataFrame(rows, columns=RECHECK_COLUMNS)
 
     return spread.mapInPandas(recheck_partition, RECHECK_TASK_RESULT).localCheckpoint(eager=True)
+
+
+def _recheck_with_spark_nlp(spread: DataFrame, option_names: tuple[str, ...]) -> DataFrame:
+    from transforms.phi.sparknlp_engine import AnnotatedRecognizer, line_documents
+    from transforms.spark.phi_engine import READ_COLUMNS, pack, read_annotate_judge, unpack
+
+    def read_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            rows = []
+            for task in batch.to_dict("records"):
+                payload = {"sha256": task["sha256"], "first_frame": task["first_frame"],
+                           "frames": [int(f) for f in task["frames"]], "read": None, "error": None,
+                           "elements": [dict(e) for e in task["elements"]] if task["elements"] is not None else []}
+                try:
+                    payload["read"] = recheck_lines(task["candidate_path"], payload["frames"])
+                except Exception as exc:  # noqa: BLE001 - a frame we cannot recheck is not clean
+                    payload["error"] = f"recheck_failed:{type(exc).__name__}"
+                documents = [doc for _, lines in payload["read"] or [] for doc in line_documents(lines)]
+                rows.append(pack(payload, documents))
+            yield pd.DataFrame(rows, columns=READ_COLUMNS)
+
+    def judge_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        keyring = Keyring.from_env()
+        options = DeidOptions.from_names(list(option_names))
+        for batch in batches:
+            rows = []
+            for record in batch.to_dict("records"):
+                payload, annotate = unpack(record)
+                row = {"sha256": payload["sha256"], "first_frame": payload["first_frame"],
+                       "frames_rechecked": len(payload["frames"]), "leaking_frames": [], "error": payload["error"]}
+                if row["error"] is None:
+                    try:
+                        dictionary = identified_dictionary(payload["elements"], options)
+                        row["leaking_frames"] = leaking_frames(payload["read"], dictionary,
+                                                               AnnotatedRecognizer(annotate, keyring=keyring))
+                    except Exception as exc:  # noqa: BLE001
+                        row["error"] = f"recheck_failed:{type(exc).__name__}"
+                rows.append(row)
+            yield pd.DataFrame(rows, columns=RECHECK_COLUMNS)
+
+    return read_annotate_judge(spread, read_partition, judge_partition, RECHECK_TASK_RESULT)
 
 
 def measure_headers(candidates: DataFrame, option_names: tuple[str, ...], run_id: str,

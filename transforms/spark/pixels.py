@@ -25,8 +25,9 @@ import pydicom
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from transforms.frame_task import FrameTaskError, frame_staging_path, process_frames
+from transforms.frame_task import FrameTaskError, frame_staging_path, process_frames, read_frame_texts
 from transforms.keyring import Keyring
+from transforms.modes import PhiEngine
 from transforms.deid.record import add_clean_pixel_data
 from transforms.pixels.assemble import set_burned_in_annotation, write_deidentified_file
 from transforms.pixels.encode import EncodedFrame, plan_encoding
@@ -47,6 +48,7 @@ class PixelSettings:
     staging_root: str             # silver/staging
     frames_per_task: int = 8
     lossy_jpeg_policy: str = "same_syntax"
+    phi_engine: str = PhiEngine.python  # python | sparknlp (see transforms/spark/phi_engine.py)
     # Whose staged frames these are (the run id): two runs that hold the same new content at the same
     # time stage their frames apart, so one run's assembly never deletes frames the other still reads.
     attempt: str = ""
@@ -76,6 +78,8 @@ def run_frame_tasks(tasks: DataFrame, settings: PixelSettings) -> DataFrame:
     estimated_cost), with phi_elements in phi mode. Collected on the driver to be packed by cost."""
     rows = tasks.collect()
     spread = spread_by_cost(tasks.sparkSession, rows, tasks.schema, [r["estimated_cost"] for r in rows])
+    if settings.redact_mode == "phi" and settings.phi_engine == PhiEngine.sparknlp:
+        return _run_with_spark_nlp(spread, settings).localCheckpoint(eager=True)
 
     def run_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         keyring = Keyring.from_env()
@@ -88,15 +92,77 @@ def run_frame_tasks(tasks: DataFrame, settings: PixelSettings) -> DataFrame:
     return spread.mapInPandas(run_partition, FRAME_TASK_RESULT).localCheckpoint(eager=True)
 
 
-def _run_one(task: dict, settings: PixelSettings, keyring: Keyring, cache: OcrCache) -> dict:
+def _run_with_spark_nlp(spread: DataFrame, settings: PixelSettings) -> DataFrame:
+    """Read every frame of a task, recognise in Spark NLP's JVM stage, then judge and fill (one stage;
+    transforms/spark/phi_engine.py)."""
+    from transforms.spark.phi_engine import READ_COLUMNS, pack, read_annotate_judge, unpack
+
+    def read_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        caches: dict[str, OcrCache] = {}
+        for batch in batches:
+            read = [_read_one(r, caches.setdefault(r["sha256"], OcrCache())) for r in batch.to_dict("records")]
+            yield pd.DataFrame([pack(payload, documents) for payload, documents in read], columns=READ_COLUMNS)
+
+    def judge_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from transforms.phi.sparknlp_engine import AnnotatedRecognizer
+
+        keyring = Keyring.from_env()
+        for batch in batches:
+            rows = []
+            for record in batch.to_dict("records"):
+                payload, annotate = unpack(record)
+                rows.append(_judge_one(payload, settings, keyring, AnnotatedRecognizer(annotate, keyring=keyring)))
+            yield pd.DataFrame(rows, columns=TASK_COLUMNS)
+
+    return read_annotate_judge(spread, read_partition, judge_partition, FRAME_TASK_RESULT)
+
+
+def _read_one(task: dict, cache: OcrCache) -> tuple[dict, list[str]]:
+    """The first half of a frame task: its frames read, their lines' fields as documents."""
+    from transforms.phi.sparknlp_engine import line_documents
+
+    keys = ("sha256", "batch_id", "raw_path", "first_frame", "stop_frame")
+    payload: dict = {"task": {k: task[k] for k in keys}, "found": None, "error": None}
+    payload["task"]["phi_elements"] = [dict(e) for e in task["phi_elements"]] \
+        if task.get("phi_elements") is not None else []
+    started = time.perf_counter()
+    try:
+        payload["found"] = read_frame_texts(task["raw_path"], int(task["first_frame"]), int(task["stop_frame"]), cache)
+    except FrameTaskError as exc:
+        payload["error"] = exc.reason
+    except Exception as exc:  # noqa: BLE001 - quarantine the file, never publish it half-redacted
+        payload["error"] = f"frame_task_failed:{type(exc).__name__}"
+    payload |= {"seconds": time.perf_counter() - started, "ocr_cache_hits": cache.hits,
+                "tesseract_calls": cache.tesseract_calls}
+    documents = [doc for found in payload["found"] or [] for doc in line_documents(found.lines)]
+    return payload, documents
+
+
+def _judge_one(payload: dict, settings: PixelSettings, keyring: Keyring, recognizer) -> dict:
+    """The second half: the read frames judged with the engine's annotations, filled and encoded."""
+    task = payload["task"]
+    if payload["error"] is not None:
+        row = dict.fromkeys(TASK_COLUMNS) | {k: task[k] for k in ("sha256", "batch_id", "first_frame", "stop_frame")}
+        return row | {"run_key": settings.run_key, "changed_frames": [], "boxes": [], "error": payload["error"],
+                      "seconds": payload["seconds"]}
+    row = _run_one(task, settings, keyring, OcrCache(), recognizer, payload["found"])
+    row["seconds"] = (row["seconds"] or 0.0) + payload["seconds"]
+    if row["error"] is None:
+        row |= {"ocr_cache_hits": payload["ocr_cache_hits"], "tesseract_calls": payload["tesseract_calls"]}
+    return row
+
+
+def _run_one(task: dict, settings: PixelSettings, keyring: Keyring, cache: OcrCache, recognizer=None,
+             read: list | None = None) -> dict:
     row = dict.fromkeys(TASK_COLUMNS) | {k: task[k] for k in ("sha256", "batch_id", "first_frame", "stop_frame")}
     row |= {"run_key": settings.run_key, "changed_frames": [], "boxes": []}
     started = time.perf_counter()
     try:
-        find_phi = _phi_finder(task.get("phi_elements"), keyring) if settings.redact_mode == "phi" else None
+        find_phi = (_phi_finder(task.get("phi_elements"), keyring, recognizer)
+                    if settings.redact_mode == "phi" else None)
         result = process_frames(task["raw_path"], int(task["first_frame"]), int(task["stop_frame"]),
                                 settings.redact_mode, keyring, str(settings.frames_dir(task["sha256"])),
-                                find_phi, settings.lossy_jpeg_policy, cache)
+                                find_phi, settings.lossy_jpeg_policy, cache, read)
     except FrameTaskError as exc:
         return row | {"error": exc.reason, "seconds": time.perf_counter() - started}
     except Exception as exc:  # noqa: BLE001 - quarantine the file, never publish it half-redacted
@@ -112,11 +178,11 @@ def _run_one(task: dict, settings: PixelSettings, keyring: Keyring, cache: OcrCa
     }
 
 
-def _phi_finder(phi_elements, keyring: Keyring):
+def _phi_finder(phi_elements, keyring: Keyring, recognizer=None):
     """The PHI recognizer for one file, with the dictionary built from its bronze header rows."""
     from transforms.phi import build_phi_finder
 
-    return build_phi_finder(list(phi_elements) if phi_elements is not None else [], keyring)
+    return build_phi_finder(list(phi_elements) if phi_elements is not None else [], keyring, recognizer=recognizer)
 
 
 def frame_text_rows(results: DataFrame) -> DataFrame:

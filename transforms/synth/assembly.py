@@ -135,28 +135,23 @@ def _text_entry(item: TextItem, frame: int, box, plane: str) -> dict[str, Any]:
             "ink": 1 if plane != "pixel" else ink, "placement": item.placement}
 
 
-def truth_record(name: str, digest: str, slot: FileSlot, ctx: InstanceContext, header: PhiHeader,
-                 annotations: Annotations, seed: int, full_size: bool) -> dict[str, Any]:
+def dataset_truth(ctx: InstanceContext, header: PhiHeader) -> dict[str, Any]:
+    """The part of a truth record read off the written dataset (syntax, geometry, pixel description,
+    UIDs, keys, references, header PHI): the same for every style."""
     ds = header.dataset
     syntax = uid.UID(str(ds.file_meta.TransferSyntaxUID))
     return {
-        "schema_version": CLASSIC_SCHEMA_VERSION,
-        "file": name,
-        "sha256": digest,
-        "kind": ctx.kind.name,
-        "modality": ctx.kind.modality,
-        "sop_class_uid": ctx.kind.sop_class_uid,
         "transfer_syntax_uid": str(syntax),
         "transfer_syntax_name": syntax.name,
         "lossy": transfer_syntax.is_lossy(syntax, ds),
-        "rows": ctx.geometry.rows,
-        "columns": ctx.geometry.columns,
-        "frames": ctx.geometry.frames,
-        "samples_per_pixel": ctx.kind.samples_per_pixel,
+        "rows": int(ds.Rows),
+        "columns": int(ds.Columns),
+        "frames": int(ds.get("NumberOfFrames", 1) or 1),
+        "samples_per_pixel": int(ds.SamplesPerPixel),
         "photometric_interpretation": str(ds.PhotometricInterpretation),
-        "bits_allocated": ctx.kind.bits_allocated,
-        "bits_stored": ctx.kind.bits_stored,
-        "pixel_representation": 1 if ctx.kind.signed else 0,
+        "bits_allocated": int(ds.BitsAllocated),
+        "bits_stored": int(ds.BitsStored),
+        "pixel_representation": int(ds.PixelRepresentation),
         "uids": {
             "study_instance_uid": ctx.study.uid,
             "series_instance_uid": ctx.series.uid,
@@ -169,6 +164,19 @@ def truth_record(name: str, digest: str, slot: FileSlot, ctx: InstanceContext, h
         "instance_number": ctx.instance,
         "references": [r.__dict__ for r in header.references],
         "header_phi": [p.to_json() for p in header.phi],
+    }
+
+
+def truth_record(name: str, digest: str, slot: FileSlot, ctx: InstanceContext, header: PhiHeader,
+                 annotations: Annotations, seed: int, full_size: bool) -> dict[str, Any]:
+    return {
+        "schema_version": CLASSIC_SCHEMA_VERSION,
+        "file": name,
+        "sha256": digest,
+        "kind": ctx.kind.name,
+        "modality": ctx.kind.modality,
+        "sop_class_uid": ctx.kind.sop_class_uid,
+        **dataset_truth(ctx, header),
         "burned_in_text": text_truth(annotations.pixel_items, ctx.geometry.frames)
         + overlay_truth(annotations.overlay_items),
         "generator": {"seed": seed, "index": slot.index, "full_size": full_size,

@@ -21,8 +21,7 @@ import numpy as np
 import pydicom.uid as uid
 from pydicom.dataset import Dataset
 
-from transforms import transfer_syntax
-from transforms.synth.assembly import World
+from transforms.synth.assembly import World, dataset_truth
 from transforms.synth.burn import Canvas
 from transforms.synth.encoding import write_instance
 from transforms.synth.fields import Identity, header_texts_of, realistic_institution, realistic_patient_id
@@ -152,8 +151,6 @@ def _burned_frame(design: Design, placed: list[Placed], index: int, first: np.nd
 def _truth_record(name: str, digest: str, design: Design, ctx: InstanceContext, header: PhiHeader,
                   placed: list[Placed], non_phi_uids: list[dict[str, str]], extras: dict[str, Any], seed: int,
                   index: int) -> dict[str, Any]:
-    ds = header.dataset
-    syntax = uid.UID(str(ds.file_meta.TransferSyntaxUID))
     masks = [encode_mask(item.mask) for item in placed]
     entries = []
     for frame in range(design.frames):
@@ -168,29 +165,7 @@ def _truth_record(name: str, digest: str, design: Design, ctx: InstanceContext, 
         "kind": design.kind_name,
         "modality": design.modality,
         "sop_class_uid": design.sop_class_uid,
-        "transfer_syntax_uid": str(syntax),
-        "transfer_syntax_name": syntax.name,
-        "lossy": transfer_syntax.is_lossy(syntax, ds),
-        "rows": design.rows,
-        "columns": design.columns,
-        "frames": design.frames,
-        "samples_per_pixel": design.pixel.samples,
-        "photometric_interpretation": str(ds.PhotometricInterpretation),
-        "bits_allocated": design.pixel.bits_allocated,
-        "bits_stored": design.pixel.bits_stored,
-        "pixel_representation": 1 if design.pixel.signed else 0,
-        "uids": {
-            "study_instance_uid": ctx.study.uid,
-            "series_instance_uid": ctx.series.uid,
-            "sop_instance_uid": ctx.sop_instance_uid,
-            "frame_of_reference_uid": str(ds.get("FrameOfReferenceUID", "")) or None,
-        },
-        "patient_key": ctx.patient.key,
-        "study_key": ctx.study.key,
-        "series_key": ctx.series.key,
-        "instance_number": ctx.instance,
-        "references": [r.__dict__ for r in header.references],
-        "header_phi": [p.to_json() for p in header.phi],
+        **dataset_truth(ctx, header),
         "burned_in_text": entries,
         "ink_masks": masks,
         "ultrasound_regions": extras.get("ultrasound_regions", []),

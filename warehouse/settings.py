@@ -61,7 +61,7 @@ class DeidlakeSettings(BaseSettings):
         "Spark drivers (runs) at once per warehouse, whoever starts them; the default Dagster instance "
         "queues runs to the same limit (default: one per core, at most one per 8 GB)"))
     jars_dir: Path = Field(DEFAULT_JARS_DIR, description=(
-        "where warehouse/jvm/fetch_jars.sh puts the Delta and Spark NLP jars (read by the script too)"))
+        "where warehouse/jvm/fetch_jars.sh puts the Delta, Spark NLP and Kafka jars (read by the script too)"))
 
     kafka_bootstrap: str | None = Field(None, description=(
         "Kafka bootstrap servers (HOST:PORT,...) of `deidlake stream --topic` and `deidlake produce` when "

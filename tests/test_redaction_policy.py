@@ -17,8 +17,9 @@ from transforms.phi.safe_text import (is_safe_word, is_settled_reading, kept_aft
                                       stretches_worth_reading_again)
 from transforms.redaction_policy import boxes_to_fill
 from transforms.text_types import Box, OcrWord, PhiSpan, TextLine
+from transforms.synth.fonts import FONT_FILES
 
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+FONT = FONT_FILES["DejaVuSansMono"]
 
 
 def word(text: str, left: int, confidence: float = 95.0) -> OcrWord:

@@ -4,8 +4,9 @@
                                        [--modes phi,all] [--phi-engines python,sparknlp] [--max-side PX]
                                        [--work DIR] [--ocr] [--dciodvfy]
 
-For each style, writes a fresh corpus (`deidlake synth --style STYLE`, seed from today's date unless
---seed, printed), stages the DICOM files (not the truth) in one input folder, runs `deidlake run` once per
+For each style, writes a fresh corpus (`deidlake synth --style STYLE`, its seed derived from the bench's
+seed and the style, so that the styles hold different patients and UIDs; the bench's seed is today's
+date unless --seed, printed), stages the DICOM files (not the truth) in one input folder, runs `deidlake run` once per
 mode (`--redact phi`, `--redact all`; phi mode once per `--phi-engines` engine, named "phi+sparknlp"
 for an engine other than python) into a fresh warehouse and output folder each, and scores every
 style's files in each output (`deidlake score`; held files are read from the run's quarantine.json).
@@ -36,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import report  # noqa: E402
 from transforms.scoring import score_directories  # noqa: E402
 from transforms.synth import generate_corpus  # noqa: E402
+from transforms.synth.identities import derive_seed  # noqa: E402
 from transforms.synth.styles import REALISTIC_STYLES  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,13 +61,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def style_seed(seed: int, style: str) -> int:
+    """Each style's corpus seed. One seed for every style would give every style the same patients and
+    UIDs (the generator's world depends on the seed only): staged together they would be one archive
+    holding different files under one SOP Instance UID, which gold rightly refuses (`gold_path_conflict`)."""
+    return derive_seed(seed, "bench-accuracy", style) % 2**31
+
+
 def write_corpora(work: Path, styles: list[str], n: int, seed: int, max_side: int | None) -> dict[str, float]:
-    """One corpus per style under work/corpus/STYLE; its DICOM files (hard links) under work/input/STYLE."""
+    """One corpus per style under work/corpus/STYLE (seed: `style_seed`); its DICOM files (hard links)
+    under work/input/STYLE."""
     seconds = {}
     for style in styles:
         corpus, staged = work / "corpus" / style, work / "input" / style
         started = time.perf_counter()
-        paths = generate_corpus(corpus, n, seed, style=style, max_side=max_side)
+        paths = generate_corpus(corpus, n, style_seed(seed, style), style=style, max_side=max_side)
         seconds[style] = time.perf_counter() - started
         staged.mkdir(parents=True, exist_ok=True)
         for path in paths:
@@ -224,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                         args.ocr, args.dciodvfy)
         total_files = args.n * len(styles)
         report("accuracy", {
-            "seed": seed, "files_per_style": args.n, "styles": styles, "modes": modes, "phi_engines": engines,
+            "seed": seed, "style_seeds": {style: style_seed(seed, style) for style in styles},
+            "files_per_style": args.n, "styles": styles, "modes": modes, "phi_engines": engines,
             "max_side": args.max_side,
             "generation_seconds": {k: round(v, 1) for k, v in generation.items()},
             "runs": {m: {k: v for k, v in r.items() if k not in ("output", "candidates")} for m, r in runs.items()},

@@ -31,8 +31,8 @@ from transforms.pixels.analyze import read_located
 from transforms.pixels.locate import locate_regions
 from transforms.pixels.ocr import OcrCache, full_frame_ocr
 from transforms.pixels.prepare import grey_views
-from transforms.pixels.redact import redact_fitted
-from transforms.redaction_policy import PADDING
+from transforms.pixels.redact import redact_tight
+from transforms.redaction_policy import fills_to_make
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "corpus"
 STAGES = ("decode", "detect", "ocr", "redact", "encode+write")
@@ -69,8 +69,8 @@ def bench_file(path: Path, out_dir: Path) -> tuple[int, dict[str, float], dict[s
         start = clock()
         regions = [[box for region in found for box in region.cover(info.rows, info.columns)]
                    for _, _, found in located]
-        changed = {k: redact_fitted(frame, [b.padded(PADDING, info.rows, info.columns) for b in boxes], info,
-                                    PADDING, header=header)
+        changed = {k: redact_tight(frame, fills_to_make([], boxes, [], "all", info.rows, info.columns), info,
+                                   header=header)
                    for (k, frame), boxes in zip(frames, regions) if boxes}
         seconds["redact"] = clock() - start
         start = clock()

@@ -4,8 +4,8 @@
     .venv/bin/python -m transforms.scoring.cli --truth CORPUS_DIR --deidentified OUT_DIR --no-dciodvfy
 
 Per file: every frame decoded with `FrameReader`, `find_text` over the frames (a batch at a time, as a
-frame task would), `regions_to_redact` padded as the redaction policy pads, `redact_fitted` (the frame
-task's fill: each box brought back to the padding beyond its ink), and `write_deidentified_file` with the
+frame task would), `regions_to_redact` as the redaction policy's fills, `redact_tight` (the frame
+task's fill: the glyphs of each region, grown by 2 px), and `write_deidentified_file` with the
 file's own header (pixel data and overlay planes dropped). Headers are not de-identified here, so the
 scorer's header leaks are expected: read its pixel PHI recall, non-PHI kept, integrity and non-text
 pixels changed.
@@ -27,8 +27,8 @@ from transforms.pixels.assemble import write_deidentified_file
 from transforms.pixels.frames import FrameReader
 from transforms.pixels.ocr import OcrCache, OcrSettings, full_frame_ocr
 from transforms.pixels.prepare import grey_views
-from transforms.pixels.redact import redact_fitted
-from transforms.redaction_policy import PADDING
+from transforms.pixels.redact import redact_tight
+from transforms.redaction_policy import fills_to_make
 
 FRAMES_PER_TASK = 8
 
@@ -52,11 +52,11 @@ def redact_file(path: Path, out_dir: Path, mode: str, detector: DetectorSettings
                                        OcrSettings() if read else None, detector)
                 mode_of_regions = mode
             for (index, frame), found in zip(frames, found_text):
-                boxes = [box.padded(PADDING, info.rows, info.columns)
-                         for box in regions_to_redact(found, mode_of_regions)]
-                filled += len(boxes)
-                if boxes:
-                    changed[index] = redact_fitted(frame, boxes, info, PADDING, header=reader.header)
+                fills = fills_to_make([], regions_to_redact(found, mode_of_regions), [], "all", info.rows,
+                                      info.columns)
+                filled += len(fills)
+                if fills:
+                    changed[index] = redact_tight(frame, fills, info, header=reader.header)
         write_deidentified_file(header_without_pixels(path), reader, changed, out_dir / path.name)
         return reader.frame_count, filled, time.perf_counter() - start
 

@@ -61,10 +61,10 @@ def plant_rotated_name(candidate: Dataset, original: Dataset) -> None:
     from PIL import Image, ImageDraw, ImageFont
     from pydicom.uid import RLELossless
 
-    from transforms.synth.glyphs import REALISTIC_FONTS
+    from transforms.synth.fonts import FONT_FILES
 
     frame = candidate.pixel_array.copy()
-    font = ImageFont.truetype(REALISTIC_FONTS["DejaVuSans"], 18)
+    font = ImageFont.truetype(FONT_FILES["DejaVuSans"], 18)
     text = str(original.PatientName).replace("^", " ").upper()
     x0, y0, x1, y1 = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox((0, 0), text, font=font)
     mask = Image.new("L", (x1 - x0 + 4, y1 - y0 + 4), 0)

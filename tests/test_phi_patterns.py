@@ -144,7 +144,8 @@ NON_PHI = ["R", "L", "A", "P", "H", "F", "R CC", "L MLO", "5.0 mm", "0.625 mm", 
            "Noise Index: 11.57", "BP 120/80", "Series 4 Image 112 of 240", "Total mAs 2345 Total DLP 456 mGy*cm",
            "Body 5.0 B30f", "L12-5", "C5-1", "W = 1500 L = -600", "Matrix 320x256", "BW: 31.2 kHz", "ACC 1",
            "Thk: 5.0/1.0 sp", "Vel 120 cm/s", "PG 5.8 mmHg", "LV EF 55%", "Kernel: FC13", "[R]", "(L)",
-           "MRCP", "MRKN:"]      # a title needs its "." or space: "MR" + "CP" is no name ("MRKN": OCR of MRN)
+           "MRCP", "MRKN:",      # a title needs its "." or space: "MR" + "CP" is no name ("MRKN": OCR of MRN)
+           "Hospital", "HOSPITAL", "Klinikum"]   # a field label or a bare keyword names no institution
 
 
 @pytest.mark.parametrize("index", range(len(NON_PHI)))

@@ -20,9 +20,9 @@ from transforms.pixels.frames import FrameReader
 from transforms.pixels.glyphs import Fill, tight_boxes
 from transforms.pixels.locate import locate_text
 from transforms.text_types import Box
+from transforms.synth.fonts import FONT_FILES
 
-SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-MONO = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+SANS, MONO = FONT_FILES["DejaVuSans"], FONT_FILES["DejaVuSansMono"]
 GLYPH_LEVEL = 2200
 INTEGRITY_MARGIN = 4       # the scorer's: pixels this close to a text's ink box may change
 

@@ -25,9 +25,10 @@ from transforms.pixels.locate import _confirmed_region, join_lines, locate_text
 from transforms.pixels.ocr import OcrCache
 from transforms.pixels.redact import redacted_mask
 from transforms.text_types import Box
+from transforms.synth.fonts import FONT_FILES
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
-SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+SANS = FONT_FILES["DejaVuSans"]
 MODEL_SHA256 = "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9"
 # Hand-labelled text lines of pydicom's real ultrasound screens (frame 0), tight boxes of the glyphs.
 YBR_COLOR_LINES = [(13, 4, 16, 6), (2, 14, 34, 7), (2, 23, 6, 7), (302, 15, 14, 6), (303, 25, 12, 6),

@@ -14,8 +14,9 @@ from rapidfuzz import fuzz
 from transforms.pixels import ocr as ocr_module
 from transforms.pixels.ocr import OcrCache, OcrSettings, OcrUnavailableError, full_frame_ocr, ocr_regions, tessdata_path
 from transforms.text_types import Box
+from transforms.synth.fonts import FONT_FILES
 
-SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+SANS = FONT_FILES["DejaVuSans"]
 LINES = ("ACCESSION 4471 PLANE", "WINDOW 400 LEVEL 40")
 
 

@@ -26,10 +26,10 @@ from transforms.pixels.layout import clinical_regions, in_clinical_area
 from transforms.pixels.locate import locate_regions
 from transforms.pixels.ocr import OcrCache
 from transforms.pixels.orient import Reading, TextRegion, quad_cover, readings_of, region_from_corners
-from transforms.synth.glyphs import REALISTIC_FONTS
+from transforms.synth.fonts import FONT_FILES
 from transforms.text_types import Box, OcrWord, TextLine
 
-SANS, SANS_BOLD = REALISTIC_FONTS["DejaVuSans"], REALISTIC_FONTS["DejaVuSans-Bold"]
+SANS, SANS_BOLD = FONT_FILES["DejaVuSans"], FONT_FILES["DejaVuSans-Bold"]
 KEYRING = Keyring(b"deidlake-unit-test-secret-0123456789")
 NAME, PATIENT_ID, ACCESSION = "WAINWRIGHT^DELPHINE", "44712093", "A99817"
 

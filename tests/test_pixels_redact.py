@@ -13,7 +13,7 @@ from transforms.frame_task import frame_staging_path, process_frames
 from transforms.keyring import Keyring
 from transforms.pixels.frames import FrameReader
 from transforms.pixels.prepare import display_grey
-from transforms.pixels.redact import dark_fill_value, fit_to_ink, redact_fitted, redact_regions, redacted_mask
+from transforms.pixels.redact import dark_fill_value, redact_regions, redacted_mask
 from transforms.text_types import Box
 
 PRESIDIO = f"{PRESIDIO_SAMPLES}/"
@@ -95,48 +95,6 @@ def _noisy_frame_with_text(text: Box, samples: int = 1) -> np.ndarray:
     frame = np.random.default_rng(5).normal(-1000, 6, shape).round().astype(np.int16)
     frame[text.top:text.bottom, text.left:text.right] = 2000
     return frame
-
-
-@pytest.mark.parametrize("samples", [1, 3])
-def test_padding_without_ink_is_dropped_but_never_the_region(samples):
-    ink = Box(30, 20, 20, 10)
-    region = Box(28, 19, 25, 12)                         # the detector's box: 1-3 px beyond the ink
-    padded = region.padded(3, 64, 96)
-    fitted = fit_to_ink(_noisy_frame_with_text(ink, samples), padded, 3)
-    # Each side comes back to 3 px beyond the ink, but not inside the region where that is farther.
-    assert (fitted.left, fitted.top, fitted.right, fitted.bottom) == (27, 17, 53, 33)
-    assert fitted.left <= region.left and fitted.top <= region.top
-    assert fitted.right >= region.right and fitted.bottom >= region.bottom
-
-
-def test_padding_that_ink_reaches_is_kept():
-    frame = _noisy_frame_with_text(Box(30, 20, 20, 10))
-    frame[17, 40] = 2000                                 # a glyph's tip above the region, in its padding
-    fitted = fit_to_ink(frame, Box(28, 19, 25, 12).padded(3, 64, 96), 3)
-    assert (fitted.left, fitted.top, fitted.right, fitted.bottom) == (27, 16, 53, 33)
-
-
-def test_flat_background_and_busy_or_empty_boxes():
-    frame = np.zeros((40, 40), np.uint16)
-    frame[10:20, 10:20] = 500
-    assert fit_to_ink(frame, Box(5, 5, 20, 20), 3) == Box(7, 7, 16, 16)   # exact background, 3 px kept
-    busy = np.random.default_rng(1).integers(0, 4000, (40, 40)).astype(np.uint16)
-    assert fit_to_ink(busy, Box(5, 5, 20, 20), 3) == Box(5, 5, 20, 20)    # anatomy everywhere: unchanged
-    assert fit_to_ink(np.zeros((40, 40), np.uint8), Box(5, 5, 20, 20), 3) == Box(5, 5, 20, 20)  # no ink
-
-
-def test_redact_fitted_fills_each_box_brought_back_to_the_padding_beyond_its_ink():
-    frame = np.full((40, 60), 100, np.uint16)             # an exactly flat background ...
-    frame[39, 0] = 0                                      # ... brighter than the darkest value (the fill)
-    frame[10:20, 10:20] = 500
-    frame[25:30, 40:55] = 700
-    with FrameReader(get_testdata_file("CT_small.dcm")) as reader:
-        info = reader.info
-    padded = [Box(5, 5, 20, 20), Box(36, 21, 23, 13)]     # 5 and 4 px of background beyond the ink
-    redacted = redact_fitted(frame, padded, info, 3)
-    fitted = [Box(7, 7, 16, 16), Box(37, 22, 21, 11)]     # 3 px kept on every side
-    assert (redacted == redact_regions(frame, fitted, info, padding=0)).all()
-    assert (redacted != redact_regions(frame, padded, info, padding=0)).any()
 
 
 def test_frame_tasks_fill_fitted_boxes(tmp_path):

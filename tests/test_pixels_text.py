@@ -26,13 +26,11 @@ from transforms.pixels.ocr import OcrCache, OcrSettings, full_frame_ocr, ocr_reg
 from transforms.pixels.prepare import grey_views
 from transforms.pixels.redact import redact_regions
 from transforms.text_types import Box
+from transforms.synth.fonts import FONT_FILES
 
 PRESIDIO = f"{PRESIDIO_SAMPLES}/"
 GROUND_TRUTH_PAD = 25      # Presidio's ground-truth boxes are in an image padded by 25 px on each side
-FONTS = ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-         "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",
-         "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf",
-         "/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf"]
+FONTS = [FONT_FILES[name] for name in ("DejaVuSans", "LiberationSerif", "DejaVuSansMono-Bold", "LiberationSans-Bold")]
 
 
 def overlaps(a: Box, b: Box) -> bool:

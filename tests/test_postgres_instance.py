@@ -2,7 +2,7 @@
 
 What is proven: the profile builds an instance whose runs, event logs and schedules live in PostgreSQL
 (a real batch is materialized through it and then found by SQL in the server's tables), and its queued
-run coordinator holds a second batch run back while one is in progress (the daemon's dequeue step, on
+run coordinator holds a warehouse's second batch run back while one is in progress at a limit of one driver (the daemon's dequeue step, on
 runs launched for real through the code location).
 """
 
@@ -19,11 +19,13 @@ from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, Postgr
 
 from orchestration.definitions import INGEST_SELECTION
 from orchestration.instance import UnknownProfileError, dagster_instance, instance_template
+from orchestration.jobs import WAREHOUSE_TAG
 from orchestration.partitions import landing_batches
 from orchestration.runner import register_folder, run_batch
 from tests.conftest import pydicom_file
 from tests.infra.postgres import PostgresService
 from tests.infra.processes import wait_until
+from warehouse.driver_slots import MAX_DRIVERS_ENV
 from warehouse.layout import REPO_ROOT, Warehouse
 
 LOCATION = "deidlake"
@@ -48,6 +50,7 @@ def pg_warehouse(postgres, tmp_path, monkeypatch) -> Warehouse:
     monkeypatch.setenv("DEIDLAKE_DAGSTER_PROFILE", "postgres")
     monkeypatch.setenv("DAGSTER_HOME", "")              # restored after the test
     monkeypatch.setenv("DEIDLAKE_WAREHOUSE", "")
+    monkeypatch.setenv(MAX_DRIVERS_ENV, "2")           # the queue's limits, whatever this machine's default
     return Warehouse(tmp_path / "warehouse").create()
 
 
@@ -72,8 +75,9 @@ def test_profile_puts_every_storage_in_postgres_with_a_limited_queue(pg_instance
     assert isinstance(pg_instance.schedule_storage, PostgresScheduleStorage)
     assert isinstance(pg_instance.run_coordinator, QueuedRunCoordinator)
     queue = pg_instance.get_concurrency_config().run_queue_config
-    assert queue.max_concurrent_runs == 2
-    assert queue.tag_concurrency_limits == [{"key": "dagster/partition", "limit": 1}]
+    assert queue.max_concurrent_runs == 2                 # DEIDLAKE_MAX_SPARK_DRIVERS, set by `pg_warehouse`
+    assert queue.tag_concurrency_limits == [
+        {"key": WAREHOUSE_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 2}]
     tables = {row[0] for row in postgres.query("select tablename from pg_tables where schemaname = 'public'")}
     assert {"runs", "event_logs", "jobs", "job_ticks", "dynamic_partitions", "bulk_actions"} <= tables
     # The credentials stay in the environment: the instance's stored configuration names the variable.
@@ -105,9 +109,19 @@ def test_a_batch_materialized_through_the_profile_is_recorded_in_postgres(spark,
     assert not list(pg_warehouse.dagster_home.rglob("*.db"))
 
 
+@pytest.fixture
+def one_driver_instance(pg_warehouse, monkeypatch) -> DagsterInstance:
+    """The profile's instance with room for one Spark driver per warehouse."""
+    monkeypatch.setenv(MAX_DRIVERS_ENV, "1")
+    with dagster_instance(pg_warehouse) as instance:
+        yield instance
+
+
 @pytest.mark.slow
-def test_the_queue_starts_one_batch_run_at_a_time(pg_instance, pg_warehouse, postgres):
-    """Two batch runs submitted together: the daemon starts one, holds the other until the first ends."""
+def test_the_queue_holds_a_warehouses_runs_beyond_its_driver_limit(one_driver_instance, postgres):
+    """Two batch runs of one warehouse submitted together with a limit of one driver: the daemon starts
+    one and holds the other until the first ends."""
+    pg_instance = one_driver_instance
     batches = ["20261101T000000-aaaaaaaa", "20261102T000000-bbbbbbbb"]
     pg_instance.add_dynamic_partitions(landing_batches.name, batches)
     target = ModuleTarget("orchestration.definitions", None, str(REPO_ROOT), LOCATION)

@@ -17,8 +17,9 @@ from transforms.phi.safe_text import (is_safe_word, is_settled_reading, kept_aft
                                       stretches_worth_reading_again)
 from transforms.redaction_policy import boxes_to_fill
 from transforms.text_types import Box, OcrWord, PhiSpan, TextLine
+from transforms.synth.fonts import FONT_FILES
 
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+FONT = FONT_FILES["DejaVuSansMono"]
 
 
 def word(text: str, left: int, confidence: float = 95.0) -> OcrWord:
@@ -373,3 +374,16 @@ def test_a_value_in_its_own_box_beside_or_under_its_label_is_filled():
     assert covered(boxes_to_fill([label, under], [], [], "phi", 64, 512), under.words[0].box) == 1.0
     assert covered(boxes_to_fill([age, beside], [], [], "phi", 64, 512), beside.words[0].box) == 1.0
     assert covered(boxes_to_fill([under], [], [], "phi", 64, 512), under.words[0].box) == 0.0    # alone: a marker
+
+
+def test_a_value_right_aligned_under_its_label_or_far_along_its_band_is_filled():
+    """Overlays align values in a column: 'pat sex' over an 'M' flush with its right edge, or 'Sex:' with
+    its 'F' twenty label heights along the band. Before the fix both letters were kept as lone markers."""
+    label = TextLine(Box(440, 10, 60, 14), (OcrWord("pat", 96, Box(441, 12, 24, 10), 0, 0),
+                                           OcrWord("sex", 96, Box(470, 12, 28, 10), 0, 1)))
+    under = TextLine(Box(486, 26, 14, 14), (OcrWord("M", 92, Box(487, 28, 10, 10), 1, 0),))
+    sex = TextLine(Box(4, 10, 30, 14), (OcrWord("Sex:", 97, Box(5, 12, 26, 10), 0, 0),))
+    far = TextLine(Box(300, 10, 14, 14), (OcrWord("F", 93, Box(301, 12, 10, 10), 2, 0),))
+    assert covered(boxes_to_fill([label, under], [], [], "phi", 64, 512), under.words[0].box) == 1.0
+    assert covered(boxes_to_fill([sex, far], [], [], "phi", 64, 512), far.words[0].box) == 1.0
+    assert covered(boxes_to_fill([label, under], [], [], "phi", 64, 512), label.words[1].box) == 0.0  # label kept

@@ -22,7 +22,7 @@ from transforms.scoring.frames import geometry_of, iter_frames
 from transforms.scoring.ocr import OcrRequest, read_boxes
 from transforms.scoring.variants import normalize
 from transforms.synth import generate_corpus
-from transforms.synth.burn import FONT_FILES
+from transforms.synth.burn import CLASSIC_FONTS
 from transforms.synth.cli import main as synth_main
 from transforms.synth.fields import GENERIC_WORDS
 from transforms.synth.kinds import ALL_SYNTAXES, KINDS
@@ -116,7 +116,7 @@ def _ink_pixels(region: np.ndarray, ink) -> int:
 
 def _rendered_size(text: str, font: str, size_px: int) -> tuple[int, int]:
     """Width and height of the ink Pillow draws for this text, rendered here independently."""
-    image_font = ImageFont.truetype(FONT_FILES[font], size_px)
+    image_font = ImageFont.truetype(CLASSIC_FONTS[font], size_px)
     canvas = Image.new("L", (size_px * (len(text) + 4), size_px * 3), 0)
     ImageDraw.Draw(canvas).text((size_px, size_px), text, fill=255, font=image_font)
     ys, xs = np.nonzero(np.asarray(canvas))

@@ -42,7 +42,7 @@ from transforms.pixels.frames import FrameReader
 from transforms.pixels.ocr import OcrSettings, ocr_regions, reading_score
 from transforms.pixels.orient import Reading, TextRegion, readings_of, region_from_corners, rotated_rectangle, upside_down
 from transforms.pixels.prepare import display_grey, grey_views, to_rgb
-from transforms.text_types import Box, OcrWord, TextLine
+from transforms.text_types import Box, OcrWord, PhiSpan, TextLine
 
 NUMERIC_VRS = frozenset({"DS", "IS", "US", "SS", "UL", "SL", "UV", "SV", "FL", "FD", "AT"})
 # Not searched for header values either: UIDs are searched exactly by count_uid_survivors (a standard
@@ -381,10 +381,36 @@ def recheck_lines(path: str, frames: Sequence[int]) -> list[tuple[int, list[Text
     return read
 
 
+SHORT_VALUE = 3          # letters and digits a label's value must exceed (or hold two digits) to count
+
+
 def leaking_frames(read: Sequence[tuple[int, list[TextLine]]], dictionary: PhiDictionary,
                    recognizer: PhiRecognizer) -> list[int]:
-    """Frames whose reading holds PHI by the recognizer's judgement."""
-    return [index for index, lines in read if recognizer.find_phi_in_lines(lines, dictionary)]
+    """Frames whose reading holds PHI by the recognizer's judgement, in text that can carry it."""
+    leaking = []
+    for index, lines in read:
+        words = [word for line in lines for word in line.words]
+        spans = recognizer.find_phi_in_lines(lines, dictionary)
+        if any(carries_information(span, [w for w in words if any(w.box.overlaps(b) for b in span.boxes)])
+               for span in spans):
+            leaking.append(index)
+    return leaking
+
+
+def carries_information(span: PhiSpan, words: Sequence[OcrWord]) -> bool:
+    """Whether the text judged PHI could still tell anything. A kept field label is followed, after a
+    fill, by what the fill's edge reads as ("Age: i", "Pat Name: iy", "Sexe oa", "Acquisition Time:
+    iii"); the recognizer's label rule (source "rule") calls that the label's value by its place alone,
+    as the redaction must (an unread value is removed). Here such a value counts only if it is more
+    than three letters or digits, holds two digits, or is a single letter after a sex label; what any
+    other source found (the header's values, patterns, the NER) always counts. The redaction path keeps
+    the wider judgement; this one only decides whether to hold the file."""
+    if span.source != "rule":
+        return True
+    text = "".join(ch for word in words for ch in word.text if ch.isalnum())
+    if span.category == "SEX" and len(text) == 1:
+        return True
+    return len(text) > SHORT_VALUE or sum(ch.isdigit() for ch in text) >= 2
 
 
 def _padded_lines(boxes: Sequence[Box], shape: tuple[int, int]) -> list[Box]:

@@ -29,8 +29,7 @@ PADDING = DEFAULT_PADDING    # pixels added around what is filled, except toward
 LONE_MARK_MAX_ASPECT = 1.6   # width / height of a region with room for two characters at most
 LONE_MARK_CLEARANCE = 2.0    # line heights of empty band a lone mark has on either side
 LONE_MARK_BORDER_SHARE = 0.15  # ... and it lies within this share of the frame's width or height of an edge
-VALUE_REACH = 8.0    # line heights from a field label within which a region in its band is its value
-VALUE_BELOW = 1.5    # ... and under a label alone in its line, starting where it starts
+VALUE_BELOW = 1.5    # line heights under a label alone in its line within which a region is its value
 SPACE_RATIO = 0.3    # a gap narrower than this x line height between kept words is a space, not a glyph
 
 
@@ -70,24 +69,29 @@ def fills_to_make(lines: Sequence[TextLine], unread_regions: Sequence[Box], span
 
 
 def _after_label(region: Box, lines: Sequence[TextLine]) -> bool:
-    """The region is the value of a field label: it stands right after a line that ends with a label,
-    in its band ("SEX" then "M", "Age" then "46"), or right under a line that is a label and nothing
-    else ("Sex" over "M"). No marker or scale-label rule may keep such a value."""
-    def reach(line: TextLine) -> float:
-        return VALUE_REACH * max(line.region.height, region.height)
-
+    """The region is the value of a field label: the nearest text to its left in its band is a line
+    that ends with a label ("SEX" then "M", "Age" then "46", at any distance: overlays align values in a
+    column far from their labels), or it stands right under a line that is a label and nothing else,
+    within that label's columns ("Sex" over "M", left- or right-aligned or centred). No marker or
+    scale-label rule may keep such a value (a value line still keeps its own label words)."""
     beside = [line for line in lines if line.region != region and line.words
               and min(line.region.bottom, region.bottom) - max(line.region.top, region.top)
               >= 0.5 * min(line.region.height, region.height)
-              and 0 <= region.left - line.region.right <= reach(line)]
+              and line.region.right <= region.left]
     if beside and ends_with_label(max(beside, key=lambda line: line.region.right).words):
         return True
     above = [line for line in lines if line.region != region and line.words
              and -0.5 * line.region.height <= region.top - line.region.bottom <= VALUE_BELOW * line.region.height
-             and region.top > line.region.top
-             and abs(region.left - line.region.left) <= line.region.height]
+             and region.top > line.region.top and _under_columns(region, line.region)]
     return any(all(is_label for is_label, w in zip(label_words(line.words), line.words)
                    if any(ch.isalnum() for ch in w.text)) for line in above)
+
+
+def _under_columns(region: Box, label: Box) -> bool:
+    """Starting where the label starts, or lying within its columns (one label height of slack)."""
+    slack = label.height
+    return abs(region.left - label.left) <= slack or (region.left >= label.left - slack
+                                                      and region.right <= label.right + slack)
 
 
 def reads_as_nothing(line: TextLine) -> bool:

@@ -47,6 +47,7 @@ INSTITUTION = ("(?i:hospitals?|clinics?|medical cent(?:er|re)|health (?:cent(?:e
                "radiology cent(?:er|re))")
 CJK_INSTITUTION = "[\u3040-\u30ff\u4e00-\u9fff]{1,12}(?:\u75c5\u9662|\u533b\u9662|\u30af\u30ea\u30cb\u30c3\u30af)"
 CONNECTOR = "(?:and|&|of|und|f\u00fcr|de|del|der|des|du|di|la|le|the)"
+INSTITUTION_TAIL = f"(?: (?:of |[{LOWER}]{{1,3}}\\. ?)?{WORD})"   # a word after the keyword ("Klinikum Stuttgart")
 
 
 @dataclass(frozen=True)
@@ -126,9 +127,10 @@ PATTERNS: tuple[PatternSpec, ...] = (
                 f"((?:[{UPPER}]\\. ?)?{NAME_WORD}(?: {NAME_WORD}){{0,2}})",
                 score=0.7, value_group=1),
     # Places: institution-shaped phrases, street addresses, postal code + town, military and PO boxes.
+    # A bare keyword ("Hospital", a field label) names no institution: a word before or after it must.
     PatternSpec("institution", "INSTITUTION",
-                f"{NO_WORD_BEFORE}(?:(?:St\\.?|{NAME_WORD},?|{CONNECTOR}) ){{0,5}}{INSTITUTION}"
-                f"(?: (?:of |[{LOWER}]{{1,3}}\\. ?)?{WORD}){{0,3}}", score=0.7),
+                f"{NO_WORD_BEFORE}(?:(?:(?:St\\.?|{NAME_WORD},?|{CONNECTOR}) ){{1,5}}{INSTITUTION}{INSTITUTION_TAIL}{{0,3}}"
+                f"|{INSTITUTION}{INSTITUTION_TAIL}{{1,3}})", score=0.7),
     PatternSpec("institution_cjk", "INSTITUTION", CJK_INSTITUTION, score=0.7),
     PatternSpec("street_address", "ADDRESS",
                 _bounded(f"[0-9]{{1,6}}[A-Za-z]? (?:{WORD} ){{1,4}}{STREET_SUFFIX}{UNIT}"), score=0.7),

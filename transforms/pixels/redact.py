@@ -23,8 +23,6 @@ from transforms.pixels.glyphs import FILL_GROWTH, Fill, tight_boxes
 from transforms.text_types import Box
 
 DEFAULT_PADDING = 3
-NOISE_SIGMAS = 4.0          # a pixel this far from the background is ink, not noise
-MAD_TO_SIGMA = 1.4826        # median absolute deviation -> standard deviation (Gaussian noise)
 
 FillValue = int | float | Sequence[int]
 
@@ -56,15 +54,6 @@ def redacted_mask(boxes: Iterable[Box], info: PixelInfo, padding: int = DEFAULT_
     return mask
 
 
-def redact_fitted(frame: np.ndarray, padded_boxes: Iterable[Box], info: PixelInfo,
-                  padding: int = DEFAULT_PADDING, header: Dataset | None = None) -> np.ndarray:
-    """What the pipeline fills: boxes already grown by `padding`, each brought back to `padding` pixels
-    beyond its ink (`fit_to_ink`), filled with no further padding. One function, so the frame task and
-    the benchmarks that score its output fill the same pixels."""
-    fitted = [fit_to_ink(frame, box, padding) for box in padded_boxes]
-    return redact_regions(frame, fitted, info, padding=0, header=header)
-
-
 def redact_tight(frame: np.ndarray, fills: Iterable[Fill], info: PixelInfo, header: Dataset | None = None,
                  growth: int = FILL_GROWTH) -> np.ndarray:
     """What the pipeline fills: the glyphs of each fill's pieces (`glyphs.tight_boxes`), each box grown
@@ -72,39 +61,6 @@ def redact_tight(frame: np.ndarray, fills: Iterable[Fill], info: PixelInfo, head
     that score its output fill the same pixels."""
     boxes = [box for fill in fills for box in tight_boxes(frame, fill, growth)]
     return redact_regions(frame, boxes, info, padding=0, header=header)
-
-
-def fit_to_ink(frame: np.ndarray, box: Box, padding: int) -> Box:
-    """`box` (a region grown by `padding`) with each side brought back to `padding` pixels beyond the ink,
-    by at most `padding` pixels, so a region padded on that side is never cut into.
-
-    Why: text regions already overshoot their glyphs by a few pixels (the detector's unclip margin, OCR
-    line boxes), and the policy pads on top of that, so a fill changes pixels well away from the text.
-    Ink is any pixel beyond noise of the background (the median of the box's edge; noise from its median
-    absolute deviation, so an exactly flat background makes every other value ink). Text over busy
-    anatomy or lossy data finds ink up to the edge and keeps its box; a box with no ink is left alone.
-    """
-    view = frame[box.top:box.bottom, box.left:box.right]
-    if view.size == 0:
-        return box
-    samples = view.reshape(view.shape[0], view.shape[1], -1).astype(np.float64)
-    edge = np.concatenate([samples[0], samples[-1], samples[:, 0], samples[:, -1]])
-    background = np.median(edge, axis=0)
-    noise = NOISE_SIGMAS * MAD_TO_SIGMA * np.median(np.abs(edge - background), axis=0)
-    ink = np.any(np.abs(samples - background) > noise, axis=-1)
-    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    if rows.size == 0:
-        return box
-    top, left = _spare(int(rows[0]), padding), _spare(int(columns[0]), padding)
-    bottom = box.height - _spare(box.height - 1 - int(rows[-1]), padding)
-    right = box.width - _spare(box.width - 1 - int(columns[-1]), padding)
-    return Box(box.left + left, box.top + top, right - left, bottom - top)
-
-
-def _spare(clear: int, padding: int) -> int:
-    """Rows (or columns) to drop on a side whose first `clear` lines hold no ink: all but `padding` of
-    them, and no more than the padding itself."""
-    return max(0, min(clear - padding, padding))
 
 
 def _aligned(box: Box, info: PixelInfo) -> Box:

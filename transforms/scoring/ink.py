@@ -18,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from transforms.synth.burn import FONT_FILES, render_glyphs
+from transforms.synth.burn import CLASSIC_FONTS, render_glyphs
 from transforms.synth.glyphs import INK_ALPHA
 from transforms.synth.truth import TextTruth
 
@@ -36,7 +36,7 @@ def ink_mask(text: TextTruth, before_box: np.ndarray | None = None) -> np.ndarra
         return text.ink_mask
     if text.overlay_group is not None and before_box is not None:
         return before_box.astype(bool)                   # an overlay plane's bitmap is its own ink
-    if text.font in FONT_FILES and text.size_px:
+    if text.font in CLASSIC_FONTS and text.size_px:
         alpha = render_glyphs(text.text, text.font, text.size_px).alpha
         if alpha.shape == shape:
             return alpha >= INK_ALPHA

@@ -17,16 +17,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from transforms.synth.fonts import FONT_FILES
 from transforms.text_types import Box
 
-FONT_FILES = {
-    "DejaVuSans": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "DejaVuSansMono": "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
-    "DejaVuSerif": "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
-    "LiberationSans": "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
-    "LiberationSerif": "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf",
-    "LiberationMono": "/usr/share/fonts/truetype/liberation2/LiberationMono-Regular.ttf",
-}
+CLASSIC_FAMILIES = ("DejaVuSans", "DejaVuSansMono", "DejaVuSerif", "LiberationSans", "LiberationSerif",
+                    "LiberationMono")
+CLASSIC_FONTS = {name: FONT_FILES[name] for name in CLASSIC_FAMILIES}
 MIN_TEXT_PX = 8
 MAX_TEXT_PX = 40
 ITEM_MARGIN = 3          # free pixels kept between the boxes of two items
@@ -37,7 +33,7 @@ class FontsMissing(RuntimeError):
 
 
 def available_fonts() -> tuple[str, ...]:
-    names = tuple(name for name, path in FONT_FILES.items() if Path(path).exists())
+    names = tuple(name for name, path in CLASSIC_FONTS.items() if Path(path).exists())
     if not names:
         raise FontsMissing("no_fonts")
     return names
@@ -55,7 +51,7 @@ class Glyphs:
 
 @lru_cache(maxsize=4096)
 def render_glyphs(text: str, font_name: str, font_px: int) -> Glyphs:
-    font = ImageFont.truetype(FONT_FILES[font_name], font_px)
+    font = ImageFont.truetype(CLASSIC_FONTS[font_name], font_px)
     left, top, right, bottom = font.getbbox(text, anchor="ls")
     pad = 2
     width, height = right - left + 2 * pad, bottom - top + 2 * pad

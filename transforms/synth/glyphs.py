@@ -23,37 +23,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from transforms.synth.burn import FontsMissing
+from transforms.synth.fonts import FONT_PACKAGES, FONT_FILES
 
-_DEJAVU = "/usr/share/fonts/truetype/dejavu/"
-_LIBERATION = "/usr/share/fonts/truetype/liberation2/"
-_URW = "/usr/share/fonts/opentype/urw-base35/"
-FONT_PACKAGES = {_DEJAVU: "fonts-dejavu-core", _LIBERATION: "fonts-liberation2", _URW: "fonts-urw-base35"}
-REALISTIC_FONTS: dict[str, str] = {
-    "DejaVuSans": _DEJAVU + "DejaVuSans.ttf",
-    "DejaVuSans-Bold": _DEJAVU + "DejaVuSans-Bold.ttf",
-    "DejaVuSansMono": _DEJAVU + "DejaVuSansMono.ttf",
-    "DejaVuSansMono-Bold": _DEJAVU + "DejaVuSansMono-Bold.ttf",
-    "DejaVuSerif": _DEJAVU + "DejaVuSerif.ttf",
-    "LiberationSans": _LIBERATION + "LiberationSans-Regular.ttf",
-    "LiberationSans-Bold": _LIBERATION + "LiberationSans-Bold.ttf",
-    "LiberationSans-Italic": _LIBERATION + "LiberationSans-Italic.ttf",
-    "LiberationSerif": _LIBERATION + "LiberationSerif-Regular.ttf",
-    "LiberationSerif-Bold": _LIBERATION + "LiberationSerif-Bold.ttf",
-    "LiberationMono": _LIBERATION + "LiberationMono-Regular.ttf",
-    "LiberationMono-Bold": _LIBERATION + "LiberationMono-Bold.ttf",
-    "NimbusSans": _URW + "NimbusSans-Regular.otf",
-    "NimbusSans-Bold": _URW + "NimbusSans-Bold.otf",
-    "NimbusSansNarrow": _URW + "NimbusSansNarrow-Regular.otf",
-    "NimbusSansNarrow-Bold": _URW + "NimbusSansNarrow-Bold.otf",
-    "NimbusMonoPS": _URW + "NimbusMonoPS-Regular.otf",
-    "NimbusMonoPS-Bold": _URW + "NimbusMonoPS-Bold.otf",
-    "NimbusRoman": _URW + "NimbusRoman-Regular.otf",
-    "URWGothic-Book": _URW + "URWGothic-Book.otf",
-    "URWGothic-Demi": _URW + "URWGothic-Demi.otf",
-    "C059-Roman": _URW + "C059-Roman.otf",
-    "P052-Roman": _URW + "P052-Roman.otf",
-    "URWBookman-Light": _URW + "URWBookman-Light.otf",
-}
 # Families with Cyrillic and Greek glyphs (the others are used for Latin text only).
 WIDE_SCRIPT_FONTS = ("DejaVuSans", "DejaVuSans-Bold", "DejaVuSansMono", "DejaVuSansMono-Bold", "DejaVuSerif",
                      "LiberationSans", "LiberationSans-Bold", "LiberationSerif", "LiberationMono")
@@ -64,7 +35,7 @@ ORIENTATIONS = (0, 90, 180, 270)
 
 def require_fonts() -> None:
     """Every realistic family must be installed: the corpus of a seed must not depend on the machine."""
-    missing = sorted({FONT_PACKAGES[path.rsplit("/", 1)[0] + "/"] for path in REALISTIC_FONTS.values()
+    missing = sorted({FONT_PACKAGES[path.rsplit("/", 1)[0] + "/"] for path in FONT_FILES.values()
                       if not Path(path).exists()})
     if missing:
         raise FontsMissing("missing_font_packages:" + ",".join(missing))
@@ -73,13 +44,13 @@ def require_fonts() -> None:
 def fonts_for(text: str) -> tuple[str, ...]:
     """The families that draw every character of `text`."""
     if all(ord(ch) <= LATIN_MAX_CODEPOINT for ch in text):
-        return tuple(REALISTIC_FONTS)
+        return tuple(FONT_FILES)
     return WIDE_SCRIPT_FONTS
 
 
 @lru_cache(maxsize=256)
 def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(REALISTIC_FONTS[name], max(1, size))
+    return ImageFont.truetype(FONT_FILES[name], max(1, size))
 
 
 @lru_cache(maxsize=None)

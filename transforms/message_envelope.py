@@ -34,6 +34,8 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from transforms.file_digest import file_digest
+
 CONTENT_TYPE = "content-type"
 CONTENT_LENGTH = "content-length"
 CONTENT_SHA256 = "content-sha256"
@@ -43,7 +45,6 @@ ENVELOPE_HEADERS = (CONTENT_TYPE, CONTENT_LENGTH, CONTENT_SHA256, CONTENT_LOCATI
 DICOM_CONTENT_TYPE = "application/dicom"
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 SOURCE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,63}")
-CHUNK = 1024 * 1024
 LANDED, REJECTED = "landed", "rejected"
 
 
@@ -270,12 +271,3 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, partial)
     os.replace(partial, target)
 
-
-def file_digest(path: Path) -> tuple[int, str]:
-    """Size and SHA-256 of a file, read in chunks (a claim check is for large files)."""
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import uuid
 from pathlib import Path
 
-CHUNK = 4 * 1024 * 1024
+from transforms.file_digest import file_sha256
 
 
 class PublishConflict(Exception):
@@ -53,14 +52,6 @@ def publish_file(candidate: str | os.PathLike, gold_root: str | os.PathLike, rel
     finally:
         tmp.unlink(missing_ok=True)
     return True
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _safe(part: str) -> str:

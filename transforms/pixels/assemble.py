@@ -9,7 +9,6 @@ precedes the fragments, needs every frame's size.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 import tempfile
@@ -24,6 +23,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset, write_file_meta_info
 
+from transforms.file_digest import file_digest
 from transforms.pixels.encode import EncodedFrame, EncodePlan, encode_frame, plan_encoding
 from transforms.pixels.frames import FrameReader
 
@@ -72,7 +72,7 @@ def write_deidentified_file(header: Dataset, reader: FrameReader, changed_frames
                 sink.write(_encode_dataset(trailer, plan))
             if isinstance(sink, _DeflateSink):
                 sink.close()
-    digest, size = _sha256(out_path)
+    size, digest = file_digest(out_path)
     reencoded = sum(1 for f in frames if f[0] == "spill")
     return EncodeDecision(str(plan.source_syntax), str(plan.output_syntax), plan.kept, plan.reason,
                           len(frames) - reencoded, reencoded, digest, size, str(out_path))
@@ -250,11 +250,3 @@ def _copy(src: BinaryIO, sink, length: int) -> None:
         sink.write(data)
         remaining -= len(data)
 
-
-def _sha256(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size

@@ -218,13 +218,17 @@ class ResultsPublisher:
         failures = 0
         while True:
             try:
-                return attempt()
+                result = attempt()
             except KafkaException as exc:
                 failures += 1
                 if failures == 1 or failures % 12 == 0:
                     self.log(f"Kafka: {what} failed ({_short(exc)}); retrying every {RETRY_SECONDS:.0f} s")
                 if self.stop.wait(RETRY_SECONDS):
                     raise InterruptedError(f"stopped while {what}") from exc
+                continue
+            if failures:
+                self.log(f"Kafka: the broker answers again ({what} done after {failures} failed tries)")
+            return result
 
 
 def _short(exc: BaseException) -> str:

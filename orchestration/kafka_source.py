@@ -187,7 +187,7 @@ class KafkaSource(StreamSource):
         """metrics.kafka_messages, the quarantine of intake rejects and the intake's stage row (idempotent)."""
         from orchestration.quarantine import record_quarantine
         from warehouse import tables
-        from warehouse.delta_io import append_rows, merge_new_rows
+        from warehouse.delta_io import merge_new_rows
 
         batch_id, now = done.manifest.batch_id, datetime.now(timezone.utc)
         columns = tables.KAFKA_MESSAGES.schema.fieldNames()
@@ -203,7 +203,9 @@ class KafkaSource(StreamSource):
             record_quarantine(spark, done.warehouse, spark.createDataFrame(held, tables.QUARANTINE.schema))
         stage = (done.run_id, batch_id, INTAKE_STAGE, self._intake_started or now, float(self._intake_seconds),
                  len(messages), int(sum(m["size_bytes"] or 0 for m in messages)), None, len(rejected))
-        append_rows(spark, done.warehouse, tables.STAGE_RUNS, spark.createDataFrame([stage], tables.STAGE_RUNS.schema))
+        # Keyed on (run, batch, stage): a micro-batch replayed after a kill between its run and its commit
+        # (the same run id) adds no second intake row.
+        merge_new_rows(spark, done.warehouse, tables.STAGE_RUNS, spark.createDataFrame([stage], tables.STAGE_RUNS.schema))
 
     def _broker_answers(self) -> bool:
         try:

@@ -35,6 +35,7 @@ from warehouse.kafka_broker import KafkaBroker, create_topic
 from warehouse.kafka_clients import StartingOffsets, producer_config, python_client_config, spark_source_options
 from warehouse.layout import REPO_ROOT, Warehouse
 
+STOP_TIMEOUT = 120             # seconds a broker takes to stop or start again, at most
 RUN_TIMEOUT = 900              # seconds the killed stream may take to reach its first micro-batch (cold JVM)
 PATIENT = "CompressedSamples^CT1"   # CT_small.dcm's patient name: must never reach a result event
 
@@ -209,6 +210,47 @@ def _stream_args(root: Path, bootstrap: str, topic: str, store: Path) -> list[st
             "--claim-check-root", str(store), "--max-message-bytes", "60000", "--trigger-interval", "0"]
 
 
+def _outcome(call, *args) -> BaseException | None:
+    """None when `call(*args)` returned, else what it raised (for a call made in another thread)."""
+    try:
+        call(*args)
+    except BaseException as exc:  # noqa: BLE001 - reported by the test's own thread
+        return exc
+    return None
+
+
+class _StreamOutput:
+    """Everything an in-process stream wrote to stderr so far (read while it runs in another thread)."""
+
+    def __init__(self, capsys):
+        self.capsys, self.text = capsys, ""
+
+    def contains(self, *phrases: str) -> bool:
+        self.text += self.capsys.readouterr().err
+        return any(phrase in self.text for phrase in phrases)
+
+
+def _take_the_broker_away_and_back(broker: KafkaBroker, archive: Path, said: _StreamOutput,
+                                   finished: threading.Event) -> None:
+    """Stop the broker once the replayed micro-batch has put a file in gold (its answers, the next
+    micro-batch's offsets and messages are still to come); start it again once the stream says it waits."""
+
+    def wait_until(condition, what: str) -> None:
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while not condition():
+            assert not finished.is_set(), f"the stream ended before {what}"
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            finished.wait(0.1)
+
+    try:
+        wait_until(lambda: any(archive.rglob("*.dcm")), "the replayed micro-batch's first file in gold")
+        broker.stop()
+        wait_until(lambda: said.contains("no broker answers", "failed ("), "the stream to notice the broker away")
+    finally:
+        if not broker.running:
+            broker.start()
+
+
 def _wait_for(condition, process: subprocess.Popen, what: str) -> None:
     deadline = time.monotonic() + RUN_TIMEOUT
     pause = threading.Event()
@@ -223,7 +265,9 @@ def _wait_for(condition, process: subprocess.Popen, what: str) -> None:
 def test_a_killed_kafka_stream_publishes_each_file_once_and_answers_each_message_once(
         spark, broker, tmp_path, monkeypatch, capsys):
     """Good files as bytes and as claim checks, six kinds of bad message among them, a SIGKILL of the stream
-    inside its first micro-batch and a restart (in this session's warm Spark, as tests/test_streaming.py)."""
+    inside its first micro-batch and a restart (in this session's warm Spark, as tests/test_streaming.py);
+    more messages while it is down, and the broker going away in the middle of the restarted stream and
+    coming back: the stream waits for it and goes on."""
     topic = f"dicom-{uuid.uuid4().hex[:8]}"
     create_topic(broker.bootstrap, topic)
     warehouse = Warehouse(tmp_path / "warehouse").create()
@@ -274,15 +318,30 @@ def test_a_killed_kafka_stream_publishes_each_file_once_and_answers_each_message
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
-    checkpoint = next(warehouse.checkpoints.glob("kafka/*"))
+    checkpoint = next(path for path in warehouse.checkpoints.glob("kafka/*") if path.is_dir())   # not its .lock
     assert (checkpoint / "offsets" / "0").exists() and not (checkpoint / "commits" / "0").exists(), \
         "the kill was meant to land inside the first micro-batch"
 
+    # While the stream is down, two more good files and a bad message: a second micro-batch after the replay.
+    produce_good([ct_variant(store / "small", i) for i in (6, 7)])
+    produce_bad(Envelope.for_bytes(b"still not DICOM").headers(), b"still not DICOM", "not_dicom")
+    good_shas = {v for v in expected.values() if len(v) == 64}
+
     monkeypatch.setenv("DAGSTER_HOME", "")
-    assert main([*_stream_args(warehouse.root, broker.bootstrap, topic, store), "--max-files-per-trigger", "12",
-                 "--available-now"]) == 0
-    assert "(replayed)" in capsys.readouterr().err
     archive = warehouse.gold_archive
+    said, finished, away = _StreamOutput(capsys), threading.Event(), []
+    watcher = threading.Thread(target=lambda: away.append(_outcome(_take_the_broker_away_and_back, broker, archive,
+                                                                    said, finished)), daemon=True)
+    watcher.start()
+    try:
+        code = main([*_stream_args(warehouse.root, broker.bootstrap, topic, store), "--max-files-per-trigger", "12",
+                     "--available-now"])
+    finally:
+        finished.set()
+        watcher.join(STOP_TIMEOUT)
+    assert away == [None], f"taking the broker away and back: {away}"
+    assert code == 0, said.text[-2000:]
+    assert said.contains("(replayed)") and said.contains("the broker answers again")
 
     # Gold: every good content exactly once, nothing else.
     run_key = PipelineSettings().run_key()
@@ -294,6 +353,9 @@ def test_a_killed_kafka_stream_publishes_each_file_once_and_answers_each_message
     # Every message recorded once with its coordinates; every bad one held with its offset and reason.
     messages = {r["offset"]: r.asDict() for r in read_table(spark, warehouse, tables.KAFKA_MESSAGES).collect()}
     assert sorted(messages) == sorted(expected)
+    intake = [(r["run_id"], r["batch_id"]) for r in read_table(spark, warehouse, tables.STAGE_RUNS)
+              .where(F.col("stage") == "kafka_intake").collect()]
+    assert len(intake) == len(set(intake)) == 2, "one intake row per micro-batch run (the replay and the next)"
     register_catalog(spark, warehouse)
     held = {r["offset"]: (r["stage"], r["reason"]) for r in spark.sql(
         f"SELECT `offset`, stage, reason FROM metrics.kafka_quarantine WHERE topic = '{topic}'").collect()}

@@ -10,9 +10,8 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from transforms.keyring import Keyring
 from transforms.modes import GateDciodvfy, GateFrames, LossyJpegPolicy, PhiEngine, RedactMode
-from warehouse.driver_slots import release_driver_slots
 from warehouse.layout import Warehouse
-from warehouse.spark_session import SparkSettings, build_spark_session
+from warehouse.spark_session import SparkSettings, build_spark_session, end_spark_session
 
 
 class SparkResource(LazyPySparkResource):
@@ -43,9 +42,8 @@ class SparkResource(LazyPySparkResource):
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self.stop_on_teardown and self._spark_session is not None:
-            self._spark_session.stop()
+            end_spark_session(self._spark_session)
             self._spark_session = None
-            release_driver_slots()
 
 
 class WarehouseResource(ConfigurableResource):

@@ -9,6 +9,7 @@ standalone, YARN or Kubernetes cluster.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ JAR_GROUPS = ("delta", "spark-nlp")
 # Structured Streaming's Kafka connector: on spark.jars when fetched; only a Kafka stream needs it (it says
 # so, `orchestration.kafka_source`), so a deployment without Kafka runs without it.
 OPTIONAL_JAR_GROUPS = ("spark-kafka",)
+JVM_EXIT_SECONDS = 60     # a stopped driver's JVM gets this long to exit before it is killed
 
 
 class MissingJarsError(RuntimeError):
@@ -155,8 +157,33 @@ def stop_spark_session() -> None:
 
     active = SparkSession.getActiveSession()
     if active is not None:
-        active.stop()
-        release_driver_slots()
+        end_spark_session(active)
+
+
+def end_spark_session(session) -> None:
+    """Stop `session`, let its driver's JVM exit, then give the warehouse's driver slot back.
+
+    `SparkSession.stop()` leaves the JVM (pyspark's gateway) running until the Python process ends;
+    giving the slot back then let another driver start beside it (bench/concurrency.py counted 4 driver
+    JVMs at a limit of 2). The gateway's JVM exits when its stdin closes; a session started later in
+    this process launches a new one."""
+    from pyspark import SparkContext
+
+    session.stop()
+    with SparkContext._lock:
+        gateway, SparkContext._gateway, SparkContext._jvm = SparkContext._gateway, None, None
+    if gateway is not None:
+        process = getattr(gateway, "proc", None)
+        gateway.shutdown()
+        if process is not None:
+            if process.stdin is not None:
+                process.stdin.close()
+            try:
+                process.wait(timeout=JVM_EXIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    release_driver_slots()
 
 
 @contextmanager
@@ -170,5 +197,4 @@ def spark_session_scope(settings: SparkSettings | None = None, warehouse: Wareho
         yield session
     finally:
         if started_here:
-            session.stop()
-            release_driver_slots()
+            end_spark_session(session)

@@ -115,9 +115,10 @@ def tight_boxes(frame: np.ndarray, fill: Fill, growth: int = FILL_GROWTH) -> lis
         words = _on_bands([word for word in words if word.height >= MIN_WORD_HEIGHT_SHARE * tallest])
     boxes: list[Box] = []
     for piece, reach in zip(fill.pieces, reaches):
-        held = [word.clipped_to(reach) for word in words if word.overlaps(piece)]
-        if fill.one_value and held:
-            held = [_union(held)]
+        touching = [word for word in words if word.overlaps(piece)]
+        if fill.one_value:
+            touching = _line_runs(touching)
+        held = [word.clipped_to(reach) for word in touching]
         boxes += [_grown_within(word, growth, reach) for word in held]
         boxes += _unexplained(glyphs, core, piece, [w.clipped_to(piece) for w in held], growth)
     if _explained_share(core, fill.pieces, boxes) < MIN_EXPLAINED_SHARE:
@@ -292,16 +293,38 @@ def _on_bands(words: list[Box]) -> list[Box]:
 
 def _same_word(a: Box, b: Box) -> bool:
     """Two glyphs (or words) of one word or item: horizontally within WORD_GAP_RATIO of the taller's
-    height, and on one line: the shorter within the taller's rows (a dot, a colon, a lower-case letter
-    beside capitals), or overlapping by half the shorter's height at heights within MAX_HEIGHT_RATIO
-    (small text beside large text on the same rows is another item)."""
-    short, tall = sorted((a, b), key=lambda box: box.height)
-    if max(a.left - b.right, b.left - a.right, 0) > WORD_GAP_RATIO * tall.height:
+    height, and on one line (`_on_one_line`)."""
+    tall = max(a.height, b.height)
+    if max(a.left - b.right, b.left - a.right, 0) > WORD_GAP_RATIO * tall:
         return False
+    return _on_one_line(a, b)
+
+
+def _on_one_line(a: Box, b: Box) -> bool:
+    """The shorter within the taller's rows (a dot, a colon, a lower-case letter beside capitals), or
+    overlapping by half the shorter's height at heights within MAX_HEIGHT_RATIO (small text beside large
+    text on the same rows is another item, another line)."""
+    short, tall = sorted((a, b), key=lambda box: box.height)
     if short.top >= tall.top - 1 and short.bottom <= tall.bottom + 1:
         return True
     overlap = min(a.bottom, b.bottom) - max(a.top, b.top)
     return overlap >= 0.5 * short.height and tall.height <= MAX_HEIGHT_RATIO * short.height
+
+
+def _line_runs(words: list[Box]) -> list[Box]:
+    """The words of one value joined per line, spaces included (covered to its last glyph). Words of
+    other lines that the piece reaches (a larger text crossing the value's rows, the line below) stay
+    boxes of their own: one union of both spanned the image between them. Judged on the whole words,
+    before they are clipped to the piece: a tall word's clipped top looks like a word of the value's line."""
+    runs: list[Box] = []
+    for word in sorted(words, key=lambda w: w.left):
+        for k, run in enumerate(runs):
+            if _on_one_line(run, word):
+                runs[k] = run.union(word)
+                break
+        else:
+            runs.append(word)
+    return runs
 
 
 def _unexplained(glyphs: GlyphMap, core: Box, piece: Box, held: list[Box], growth: int) -> list[Box]:

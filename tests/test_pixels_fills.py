@@ -148,6 +148,26 @@ def test_tight_boxes_follow_the_words_not_the_region():
         assert box.left <= ink.left and box.right >= ink.right and box.top <= ink.top and box.bottom >= ink.bottom
 
 
+def test_a_value_is_not_joined_to_larger_text_crossing_its_rows():
+    """A value's fill (`one_value`) joins its words per line: a larger text that starts lower, crossing the
+    value's rows beside it (corpus file 001), gets a box of its own and the image between stays untouched."""
+    frame = np.random.default_rng(2).normal(100, 3, (120, 320)).astype(np.float32)
+    value = render(frame, "24.09.1960", 10, 10, 16, 900)
+    large = render(frame, "00335664", 150, 20, 40, 900)
+    region = value.union(large)
+    piece = Box(value.left - 3, value.top - 3, large.right - value.left + 6, value.height + 10)
+    fill = Fill(region.padded(3, 120, 320), (piece,), region, one_value=True)
+    boxes = tight_boxes(frame.astype(np.uint16), fill)
+    covered = np.zeros(frame.shape, bool)
+    for box in boxes:
+        covered[box.top:box.bottom, box.left:box.right] = True
+    assert covered[value.top:value.bottom, value.left:value.right].all()
+    between = np.zeros(frame.shape, bool)     # below the value above the larger text, and beside the value
+    between[value.bottom + INTEGRITY_MARGIN:large.top - INTEGRITY_MARGIN, value.left:large.left - INTEGRITY_MARGIN] = True
+    between[value.top:large.top - INTEGRITY_MARGIN, value.right + INTEGRITY_MARGIN:large.left - INTEGRITY_MARGIN] = True
+    assert between.any() and not (covered & between).any()
+
+
 def test_a_long_monospaced_value_is_covered_to_its_last_glyph(tmp_path):
     """Word spaces of a monospaced date are about one capital high: the value is one fill, spaces included."""
     frame = body(512, seed=5)

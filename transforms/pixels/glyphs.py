@@ -24,9 +24,9 @@ holds, each word's box grown by `FILL_GROWTH` pixels (anti-aliased edges):
    each other on one line; the wider gap between two items stays unfilled, as do the rows between lines.
    A word much lower than its line is stretched to the line's rows (`_on_bands`).
 4. What the region shows but the glyph map does not explain: a stretch of a piece with no word is
-   filled over the rows its ink takes within the region unless it is blank (nothing above the noise
-   threshold there): text whose value equals the anatomy under it (found by its pen value, or by the
-   learned detector) cannot be measured here, and the detector saw it.
+   filled over the rows its ink takes within the region (the detected region, not its padding) unless
+   it is blank (nothing above the noise threshold there): text whose value equals the anatomy under it
+   (found by its pen value, or by the learned detector) cannot be measured here, and the detector saw it.
 
 Where none of this can be trusted the pieces are filled whole, as before: a window with no glyph
 found, more "ink" than text can be (anatomy, a plate behind the text), or a region the glyph map
@@ -328,17 +328,21 @@ def _line_runs(words: list[Box]) -> list[Box]:
 
 
 def _unexplained(glyphs: GlyphMap, core: Box, piece: Box, held: list[Box], growth: int) -> list[Box]:
-    """Stretches of `piece` that no word explains and that are not blank (something above the noise in
-    the region's rows there), each over the rows its ink takes within the region: text the glyph map
-    could not separate from what lies under or around it (grey on anatomy of its own grey, glyphs
-    touching an edge), filled as before up to the piece's padded ends."""
-    left, right = piece.left, piece.right
+    """Stretches of `piece` within the detected region `core` that no word explains and that are not
+    blank (something above the noise in the region's rows there), each over the rows its ink takes
+    within the region: text the glyph map could not separate from what lies under or around it (grey
+    on anatomy of its own grey, glyphs touching an edge). Never beyond the region: the piece's padding
+    is room for anti-aliased edges, which the words' boxes cover; what crosses it unexplained is the
+    edge of a field of view or of the anatomy, not text the detector saw."""
+    left, right = max(piece.left, core.left), min(piece.right, core.right)
+    if right <= left:
+        return []
     explained = np.zeros(right - left, dtype=bool)
     for word in held:
         explained[max(word.left - growth - left, 0):max(word.right + growth - left, 0)] = True
     window = glyphs.window
-    top = max(core.top, piece.top)
-    weak = glyphs.weak[top - window.top:min(core.bottom, piece.bottom) - window.top]
+    top, bottom = max(core.top, piece.top), min(core.bottom, piece.bottom)
+    weak = glyphs.weak[top - window.top:bottom - window.top]
     boxes = []
     for start, stop in _runs(~explained):
         stretch = weak[:, left + start - window.left:left + stop - window.left]
@@ -346,7 +350,7 @@ def _unexplained(glyphs: GlyphMap, core: Box, piece: Box, held: list[Box], growt
             continue
         rows = np.flatnonzero(stretch.any(axis=1))
         box = Box(left + start, top + int(rows[0]), stop - start, int(rows[-1] - rows[0]) + 1)
-        boxes.append(_grown_within(box, growth, Box(left + start, piece.top, stop - start, piece.height)))
+        boxes.append(_grown_within(box, growth, Box(left + start, top, stop - start, bottom - top)))
     return boxes
 
 

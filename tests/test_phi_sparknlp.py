@@ -227,14 +227,13 @@ def test_ner_trains_from_generated_text_with_one_command(spark, tmp_path):
 
 # --- in the product: the frame path and `deidlake run` ------------------------------------------------
 
-def _frame_task(spark, name: str, drop_vr: str):
-    """A frame-task DataFrame of one corpus file whose header rows lose every `drop_vr` element."""
+def _frame_task(spark, path: Path, drop_vr: str | None = None):
+    """A frame-task DataFrame of one file whose header rows lose every `drop_vr` element."""
     from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, StringType, StructField, StructType)
 
     from transforms.dicom_io import read_header
     from transforms.metadata import flatten_elements
 
-    path = CORPUS / f"{name}.dcm"
     rows, _ = flatten_elements(read_header(path))
     elements = [{k: str(r[k]) if r[k] is not None else None for k in ("element_path", "keyword", "vr", "value")}
                 for r in (dict(row) if not isinstance(row, dict) else row for row in rows)
@@ -244,7 +243,7 @@ def _frame_task(spark, name: str, drop_vr: str):
                          StructField("raw_path", StringType()), StructField("first_frame", IntegerType()),
                          StructField("stop_frame", IntegerType()), StructField("estimated_cost", DoubleType()),
                          StructField("phi_elements", ArrayType(element))])
-    return spark.createDataFrame([(name, "b1", str(path), 0, 1, 1.0, elements)], schema)
+    return spark.createDataFrame([(path.stem, "b1", str(path), 0, 1, 1.0, elements)], schema)
 
 
 @pytest.mark.spark
@@ -255,7 +254,7 @@ def test_frame_task_with_spark_nlp_boxes_a_name_the_header_does_not_hold(spark, 
 
     truth = next(t for t in load_truth_dir(CORPUS) if t.name == "000_CT_explicit_le.dcm")
     name_box = next(item.box for item in truth.burned_in_text if item.category == "NAME")
-    tasks = _frame_task(spark, "000_CT_explicit_le", drop_vr="PN")
+    tasks = _frame_task(spark, CORPUS / "000_CT_explicit_le.dcm", drop_vr="PN")
     records = {}
     for engine in ("python", "sparknlp"):
         settings = PixelSettings(f"test-{engine}", "phi", str(tmp_path / engine), phi_engine=engine)
@@ -265,6 +264,31 @@ def test_frame_task_with_spark_nlp_boxes_a_name_the_header_does_not_hold(spark, 
     assert records["python"] and not any(b["is_phi"] for b in records["python"])
     assert any(b["is_phi"] and b["category"] == "NAME" and b["source"] == "ner" and b["redacted"]
                for b in records["sparknlp"])
+
+
+@pytest.mark.spark
+def test_frame_task_with_spark_nlp_judges_turned_text_too(spark, tmp_path):
+    """Text read turned (vertical, upside down, skewed) is judged in its upright view: the read step
+    annotates those lines' documents as well, so the judge is never asked about a document Spark NLP
+    did not see (every file of the rotated style was quarantined with recognizer_failed when only the
+    upright lines were annotated). Each PHI box the Python engine redacts, the Spark NLP engine redacts."""
+    from transforms.spark.pixels import PixelSettings, run_frame_tasks
+    from transforms.synth.realistic import generate_realistic_corpus
+
+    (path,) = generate_realistic_corpus(tmp_path, 1, seed=7, style="rotated", max_side=512)
+    turned = [item.box for item in load_truth_dir(tmp_path)[0].burned_in_text
+              if item.is_phi and item.orientation != "0"]
+    tasks = _frame_task(spark, path)
+    redacted = {}
+    for engine in ("python", "sparknlp"):
+        settings = PixelSettings(f"test-{engine}", "phi", str(tmp_path / engine), phi_engine=engine)
+        (result,) = run_frame_tasks(tasks, settings).collect()
+        assert result["error"] is None, engine
+        redacted[engine] = {(b["left"], b["top"], b["width"], b["height"]) for b in result["boxes"]
+                            if b["is_phi"] and b["redacted"]}
+    assert redacted["python"] <= redacted["sparknlp"]
+    assert turned and any(_overlap(dict(zip(("left", "top", "width", "height"), box)), phi) > 0.3
+                          for box in redacted["sparknlp"] for phi in turned)
 
 
 def _overlap(record, box) -> float:

@@ -60,6 +60,12 @@ class FrameText:
     turned: tuple[TurnedLine, ...] = ()
     glyphless: frozenset[Box] = frozenset()   # regions of `regions` only the learned detector found
 
+    @property
+    def read_lines(self) -> tuple[TextLine, ...]:
+        """Every line read, upright and turned: the lines a PHI finder is asked about (`frame_task`
+        judges each turned line in its upright view). An engine that annotates ahead needs them all."""
+        return self.lines + tuple(turned.line for turned in self.turned)
+
 
 def find_text(frames: Sequence[tuple[int, np.ndarray]], info: PixelInfo, header: Dataset | None = None,
               cache: OcrCache | None = None, ocr_settings: OcrSettings | None = OcrSettings(),

@@ -134,7 +134,7 @@ def _read_one(task: dict, cache: OcrCache) -> tuple[dict, list[str]]:
         payload["error"] = f"frame_task_failed:{type(exc).__name__}"
     payload |= {"seconds": time.perf_counter() - started, "ocr_cache_hits": cache.hits,
                 "tesseract_calls": cache.tesseract_calls}
-    documents = [doc for found in payload["found"] or [] for doc in line_documents(found.lines)]
+    documents = [doc for found in payload["found"] or [] for doc in line_documents(found.read_lines)]
     return payload, documents
 
 

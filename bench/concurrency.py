@@ -8,7 +8,7 @@ At once, on one fresh warehouse: `--cli-runs` processes of `deidlake run`, `--fi
 `--partitions` registered landing batches launched through the default Dagster instance (a real
 `dagster dev`: webserver, daemon and run queue; the launch is the UI's own GraphQL mutation). While they
 run, the Spark driver JVMs of this warehouse are counted every half second (from /proc: JVMs whose
-command line names the warehouse). Then: every run and the backfill must have succeeded, gold must hold
+command line names the warehouse, not the children a driver forks). Then: every run and the backfill must have succeeded, gold must hold
 every distinct DICOM content at most once and every input must be in gold or in open quarantine exactly
 once, and the peak number of drivers must not exceed the limit (`DEIDLAKE_MAX_SPARK_DRIVERS`).
 Long (every run starts a cold JVM): tens of minutes on a 2-core host. A benchmark, not a test.
@@ -34,6 +34,7 @@ os.environ.setdefault("DEIDLAKE_MODE", "test")
 from bench.common import distinct_copies, report  # noqa: E402
 
 PARTITION_SET = "deidentify_batch_partition_set"
+LAUNCHER = b"org.apache.spark.launcher.Main"     # builds the driver's command line and exits
 REPOSITORY = {"repositoryLocationName": "orchestration.definitions", "repositoryName": "__repository__"}
 LAUNCH = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
@@ -53,17 +54,22 @@ class DriverCounter:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def count(self) -> int:
-        drivers = 0
+        """Driver JVMs: Spark's submit JVMs that name the warehouse, not forked by another of them. A
+        driver forks to start its Python workers and shell commands, and the child shows the driver's
+        command line until it execs (counted as drivers, those made one run look like two or three);
+        Spark's launcher JVM, which only prints the driver's command line, is not a driver either."""
+        found: dict[str, str] = {}                   # pid -> parent pid
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
             try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+            except (OSError, IndexError):
                 continue
-            if b"java" in cmdline.split(b"\0")[0] and self.marker in cmdline:
-                drivers += 1
-        return drivers
+            if b"java" in argv[0] and self.marker in b"\0".join(argv) and LAUNCHER not in argv:
+                found[pid] = parent
+        return sum(1 for parent in found.values() if parent not in found)
 
     def _run(self) -> None:
         while not self._stop.is_set():

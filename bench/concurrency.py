@@ -8,9 +8,10 @@ At once, on one fresh warehouse: `--cli-runs` processes of `deidlake run`, `--fi
 `--partitions` registered landing batches launched through the default Dagster instance (a real
 `dagster dev`: webserver, daemon and run queue; the launch is the UI's own GraphQL mutation). While they
 run, the Spark driver JVMs of this warehouse are counted every half second (from /proc: JVMs whose
-command line names the warehouse, not the children a driver forks). Then: every run and the backfill must have succeeded, gold must hold
-every distinct DICOM content at most once and every input must be in gold or in open quarantine exactly
-once, and the peak number of drivers must not exceed the limit (`DEIDLAKE_MAX_SPARK_DRIVERS`).
+command line names the warehouse, not the children a driver forks). Then: every run and the backfill
+must have succeeded, gold must hold every distinct DICOM content at most once and every input must be
+in gold or in open quarantine exactly once, and the peak number of drivers must not exceed the limit
+(`DEIDLAKE_MAX_SPARK_DRIVERS`).
 Long (every run starts a cold JVM): tens of minutes on a 2-core host. A benchmark, not a test.
 """
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from orchestration.progress import CLI_RUN, DAGSTER_LEVELS, ProgressMode, RunProgress, Verbosity, display_wanted
 from orchestration.kafka_produce import Payload
-from transforms.modes import GateFrames, LossyJpegPolicy, PhiEngine, RedactMode, choices
+from transforms.modes import DEFAULT_PHI_ENGINE, GateFrames, LossyJpegPolicy, PhiEngine, RedactMode, choices
 from warehouse.kafka_clients import DEFAULT_MAX_MESSAGE_BYTES, StartingOffsets
 from warehouse.layout import WAREHOUSE_ENV, Warehouse
 from warehouse.settings import Mode, SettingsError, env_name, settings
@@ -338,7 +338,7 @@ def _add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                        "JPEG-LS lossless")
     _add_enum_argument(parser, "--gate-frames", GateFrames, GateFrames.all,
                        "frames the leakage gate reads again: all, those with detected text, or the redacted")
-    _add_enum_argument(parser, "--phi-engine", PhiEngine, PhiEngine.python,
+    _add_enum_argument(parser, "--phi-engine", PhiEngine, DEFAULT_PHI_ENGINE,
                        "the PHI recognizer of OCR text: pure Python, or Spark NLP (RegexMatcher + NerCrf) "
                        "around the same dictionary and rules")
     parser.add_argument("--frames-per-task", type=int, default=8, metavar="N", help="frames per Spark task (default: 8)")
@@ -356,7 +356,7 @@ def _pipeline_settings(args: argparse.Namespace):
                                 redact=getattr(args, "redact", RedactMode.phi),
                                 lossy_jpeg_policy=getattr(args, "lossy_jpeg", LossyJpegPolicy.same_syntax),
                                 gate_frames=getattr(args, "gate_frames", GateFrames.all),
-                                phi_engine=getattr(args, "phi_engine", PhiEngine.python),
+                                phi_engine=getattr(args, "phi_engine", DEFAULT_PHI_ENGINE),
                                 frames_per_task=getattr(args, "frames_per_task", 8))
     except ValidationError as exc:             # an unknown --option: the message lists the valid names
         raise UsageError("; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())) from None

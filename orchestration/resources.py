@@ -9,7 +9,7 @@ from dagster_pyspark import LazyPySparkResource
 from pydantic import Field, PrivateAttr, field_validator
 
 from transforms.keyring import Keyring
-from transforms.modes import GateDciodvfy, GateFrames, LossyJpegPolicy, PhiEngine, RedactMode
+from transforms.modes import DEFAULT_PHI_ENGINE, GateDciodvfy, GateFrames, LossyJpegPolicy, PhiEngine, RedactMode
 from warehouse.layout import Warehouse
 from warehouse.spark_session import SparkSettings, build_spark_session, end_spark_session
 
@@ -91,7 +91,7 @@ class PipelineSettings(ConfigurableResource):
     gate_dciodvfy: GateDciodvfy = Field(default=GateDciodvfy.required, description=(
         "dciodvfy in the gate's structure check: required (a missing dciodvfy holds every file) | "
         "when_installed | off"))
-    phi_engine: PhiEngine = Field(default=PhiEngine.python, description=(
+    phi_engine: PhiEngine = Field(default=DEFAULT_PHI_ENGINE, description=(
         "the PHI recognizer of OCR text: python (dictionary, patterns, rules) | sparknlp (the same "
         "around Spark NLP's RegexMatcher and a NerCrf model, on the executors' JVM)"))
 

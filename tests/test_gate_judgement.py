@@ -9,6 +9,7 @@ from transforms.keyring import Keyring
 from transforms.leakage import leaking_frames
 from transforms.phi.dictionary import PhiDictionary
 from transforms.phi.recognizer import PhiRecognizer
+from transforms.phi.sparknlp_engine import AnnotatedRecognizer, Annotation
 from transforms.text_types import Box, OcrWord, TextLine
 
 RECOGNIZER = PhiRecognizer(keyring=Keyring(b"deidlake-unit-test-secret-0123456789"))
@@ -16,12 +17,7 @@ EMPTY = PhiDictionary.from_header_elements([])
 
 
 def line(*texts: str, confidence: float = 60.0) -> TextLine:
-    words, left = [], 10
-    for k, text in enumerate(texts):
-        width = 9 * len(text)
-        words.append(OcrWord(text, confidence, Box(left, 10, width, 12), 0, k))
-        left += width + 9
-    return TextLine(Box(8, 8, left, 16), tuple(words))
+    return read_line([(text, confidence) for text in texts])
 
 
 @pytest.mark.parametrize("texts", [("Age:", "i”"), ("Pat", "Name:", "iy"), ("Requested", "By:", "[x"),
@@ -42,3 +38,37 @@ def test_a_header_value_holds_the_frame_however_short():
     dictionary = PhiDictionary.from_header_elements([{"keyword": "PatientName", "vr": "PN", "value": "LI^WU",
                                                       "element_path": "00100010", "tag": "00100010"}])
     assert leaking_frames([(0, [line("Name:", "LI", "WU")])], dictionary, RECOGNIZER) == [0]
+
+
+def ner_everywhere(documents):
+    """A Spark NLP engine whose NER takes every field for a name (what it did with remnants)."""
+    return [[Annotation("ner", 0, len(document), "NAME", 0.9)] for document in documents]
+
+
+NER_RECOGNIZER = AnnotatedRecognizer(ner_everywhere, keyring=Keyring(b"deidlake-unit-test-secret-0123456789"))
+
+
+@pytest.mark.parametrize("words", [[("#HIAI", 46)], [("fo.", 3), ("tes", 49)], [("ek", 24), ("Teas", 13), ("Stok", 8)],
+                                   [("PATIENT", 95), ("AGE:", 95), ("PENTA", 0)], [("SCAN", 74), ("DATE", 95)],
+                                   [("AORTA", 96), ("RORTA", 0)], [("62.3mm", 86), ("omni", 11)],
+                                   [("Pt", 72), ("UOBE", 63), ("ADS", 87)], [("|Set", 50), ("day", 84)]])
+def test_the_ner_takes_no_remnant_for_a_name_at_the_gate(words):
+    """Remnants of fills and kept labels, as the re-check read them on realistic outputs (seed 61206)."""
+    assert leaking_frames([(0, [read_line(words)])], EMPTY, NER_RECOGNIZER) == []
+
+
+@pytest.mark.parametrize("words", [[("Rosa", 97), ("Hartmann", 96)], [("334", 94), ("Stacy", 96), ("Pass", 96)],
+                                   [("Valencia", 39), ("Regional", 71), ("Medical", 80), ("Center", 69)],
+                                   [("O'Brien", 88)]])
+def test_a_legible_name_the_ner_finds_holds_the_frame(words):
+    """PHI in clear that only the NER knows (absent from the header) still holds the file."""
+    assert leaking_frames([(0, [read_line(words)])], EMPTY, NER_RECOGNIZER) == [0]
+
+
+def read_line(words: list[tuple[str, float]]) -> TextLine:
+    placed, left = [], 10
+    for k, (text, confidence) in enumerate(words):
+        width = 9 * len(text)
+        placed.append(OcrWord(text, confidence, Box(left, 10, width, 12), 0, k))
+        left += width + 9
+    return TextLine(Box(8, 8, left, 16), tuple(placed))

@@ -13,7 +13,7 @@ from dagster import DagsterInvalidConfigError, asset, materialize
 from orchestration.cli import main
 from orchestration.resources import PipelineSettings
 from transforms.keyring import Keyring, SecretError
-from transforms.modes import GateDciodvfy, GateFrames, LossyJpegPolicy, PhiEngine, RedactMode, choices
+from transforms.modes import DEFAULT_PHI_ENGINE, GateDciodvfy, GateFrames, LossyJpegPolicy, PhiEngine, RedactMode, choices
 from warehouse.layout import Warehouse
 from warehouse.settings import DeidlakeSettings, SettingsError, documented_variables, env_name, settings
 from warehouse.spark_session import SparkSettings
@@ -104,7 +104,9 @@ def test_choices_are_enums_with_their_values_in_dagster_config():
         config_type = getattr(config_type, "inner_type", config_type)     # Noneable: it has a default
         assert [value.config_value for value in config_type.enum_values] == list(choices(enum))
     assert PipelineSettings(redact="all").run_key().endswith("-all")
-    assert PipelineSettings(phi_engine="sparknlp").run_key() == f"{PipelineSettings().run_key()}-sparknlp"
+    python_key = PipelineSettings(phi_engine="python").run_key()
+    assert PipelineSettings(phi_engine="sparknlp").run_key() == f"{python_key}-sparknlp"
+    assert PipelineSettings().phi_engine == DEFAULT_PHI_ENGINE
 
 
 @pytest.mark.parametrize("config", [{"gate_frames": "al"}, {"redact": "PHI"}, {"lossy_jpeg_policy": "lossy"},

@@ -54,6 +54,12 @@ class PhiEngine(StrEnum):
     sparknlp = "sparknlp"
 
 
+# Recall first, then speed (issue 23's rule): the Spark NLP engine finds what the Python one finds and
+# the names, places and addresses a header does not hold (docs/phi-recognition.md, "Which engine is the
+# default"). Every default of the CLI, the run config and the Spark steps is this one.
+DEFAULT_PHI_ENGINE = PhiEngine.sparknlp
+
+
 def choices(enum: type[StrEnum]) -> tuple[str, ...]:
     """The values of an enum, in declaration order (for help texts and error messages)."""
     return tuple(member.value for member in enum)

@@ -28,13 +28,12 @@ from transforms.phi.patterns import PATTERNS
 from transforms.phi.position import place_words
 from transforms.phi.recognizer import PhiRecognizer, RecognizerSettings, _gap_field_starts, _text_field_starts
 from transforms.phi.rules import VOCABULARY, match_chunk
-from transforms.phi.vocabulary import KEEP_WORDS, PHI_LABELS
+from transforms.phi.vocabulary import KEEP_WORDS, LABEL_WORDS
 from transforms.text_types import TextLine
 
 NER_CATEGORIES = frozenset({"NAME", "INSTITUTION", "ADDRESS"})
 MIN_NER_CONFIDENCE = 0.5   # the CRF's mean marginal of the chunk's tags: below even odds, not an entity
 MIN_LONE_WORD = 4          # letters a NER chunk of one word needs
-LABEL_WORDS = frozenset(word for phrase in PHI_LABELS for word in phrase)
 _SPECS = {spec.name: spec for spec in PATTERNS}
 
 

@@ -67,6 +67,7 @@ def _split(phrase: str) -> tuple[str, ...]:
 PHI_LABELS: Mapping[tuple[str, ...], str] = MappingProxyType(
     {_split(phrase): category for category, phrases in _PHI_LABELS.items() for phrase in phrases})
 MAX_LABEL_TOKENS = max(len(phrase) for phrase in PHI_LABELS)
+LABEL_WORDS = frozenset(word for phrase in PHI_LABELS for word in phrase)   # any word of a label
 
 # Technique and counter keywords: a value after them is a setting, never an identifier, and a label
 # value ends where one of them starts.

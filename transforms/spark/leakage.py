@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from transforms.deid.options import DeidOptions
 from transforms.keyring import Keyring
-from transforms.modes import GateDciodvfy, PhiEngine
+from transforms.modes import DEFAULT_PHI_ENGINE, GateDciodvfy, PhiEngine
 from transforms.leakage import (
     Expected,
     LeakageMeasures,
@@ -33,7 +33,7 @@ RECHECK_COLUMNS = RECHECK_TASK_RESULT.fieldNames()
 
 
 def recheck_candidate_frames(candidates: DataFrame, option_names: tuple[str, ...],
-                            frames_per_task: int = 8, phi_engine: str = PhiEngine.python) -> DataFrame:
+                            frames_per_task: int = 8, phi_engine: str = DEFAULT_PHI_ENGINE) -> DataFrame:
     """`candidates`: sha256, candidate_path, elements, recheck_frames. Rows of leaking frames, judged by
     the run's PHI engine (the Spark NLP engine reads, annotates and judges in one stage)."""
     tasks = (candidates.select("sha256", "candidate_path", "elements",

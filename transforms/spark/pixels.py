@@ -27,7 +27,7 @@ from pyspark.sql import functions as F
 
 from transforms.frame_task import FrameTaskError, frame_staging_path, process_frames, read_frame_texts
 from transforms.keyring import Keyring
-from transforms.modes import PhiEngine
+from transforms.modes import DEFAULT_PHI_ENGINE, PhiEngine
 from transforms.deid.record import add_clean_pixel_data
 from transforms.pixels.assemble import set_burned_in_annotation, write_deidentified_file
 from transforms.pixels.encode import EncodedFrame, plan_encoding
@@ -48,7 +48,7 @@ class PixelSettings:
     staging_root: str             # silver/staging
     frames_per_task: int = 8
     lossy_jpeg_policy: str = "same_syntax"
-    phi_engine: str = PhiEngine.python  # python | sparknlp (see transforms/spark/phi_engine.py)
+    phi_engine: str = DEFAULT_PHI_ENGINE  # python | sparknlp (see transforms/spark/phi_engine.py)
     # Whose staged frames these are (the run id): two runs that hold the same new content at the same
     # time stage their frames apart, so one run's assembly never deletes frames the other still reads.
     attempt: str = ""

@@ -13,7 +13,8 @@ from dagster import DagsterInvalidConfigError, asset, materialize
 from orchestration.cli import main
 from orchestration.resources import PipelineSettings
 from transforms.keyring import Keyring, SecretError
-from transforms.modes import DEFAULT_PHI_ENGINE, GateDciodvfy, GateFrames, LossyJpegPolicy, PhiEngine, RedactMode, choices
+from transforms.modes import (DEFAULT_PHI_ENGINE, GateDciodvfy, GateFrames, LossyJpegPolicy, PhiEngine, RedactMode,
+                             choices)
 from warehouse.layout import Warehouse
 from warehouse.settings import DeidlakeSettings, SettingsError, documented_variables, env_name, settings
 from warehouse.spark_session import SparkSettings

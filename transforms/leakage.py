@@ -36,6 +36,7 @@ from transforms.deid.profile import Op, action_table, load_rows
 from transforms.deid.run import effective_vr
 from transforms.modes import GateDciodvfy
 from transforms.phi import PhiDictionary, PhiRecognizer
+from transforms.phi.normalize import plain_key
 from transforms.phi.rules import VOCABULARY
 from transforms.phi.sources import category_of
 from transforms.phi.sparknlp_engine import MIN_LONE_WORD
@@ -428,9 +429,8 @@ def _legible_name_word(word: OcrWord) -> bool:
     PHI left in clear at 69-97 (realistic corpus, seed 61206), and the few remnants read higher were
     short ("ADS", "day"). Whatever the header, the patterns or the label rule find is judged without
     this test, at any length and confidence."""
-    plain = word.text.strip(".,;:!?'\"()[]{}|<>_-—‘’“”").lower()
-    return (word.confidence >= LEGIBLE_CONFIDENCE and len(plain) >= MIN_LONE_WORD
-            and plain.replace("'", "").replace("-", "").isalpha()
+    plain = plain_key(word.text)           # the key the vocabularies are written in
+    return (word.confidence >= LEGIBLE_CONFIDENCE and len(plain) >= MIN_LONE_WORD and plain.isalpha()
             and plain not in VOCABULARY and plain not in LABEL_WORDS)
 
 

@@ -27,6 +27,8 @@ import pydicom
 import pytesseract
 from pydicom.dataset import Dataset
 from pydicom.uid import UID_dictionary
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from transforms.dciodvfy import added_error_kinds, dciodvfy_available, error_kinds
 from transforms.deid.dummy_values import DUMMY_BY_VR
@@ -387,6 +389,9 @@ def recheck_lines(path: str, frames: Sequence[int]) -> list[tuple[int, list[Text
 
 SHORT_VALUE = 3          # letters and digits a label's value must exceed (or hold two digits) to count
 LEGIBLE_CONFIDENCE = 70.0   # Tesseract's confidence (0-100) at which a word counts as read, not guessed
+MIN_FUZZY_LABEL_WORD = 6   # a label word this long read with one letter wrong is still that word
+LONG_LABEL_WORDS = sorted(word for word in LABEL_WORDS if len(word) >= MIN_FUZZY_LABEL_WORD)
+NAME_PUNCTUATION = ".,:;\"'()"   # what may stand around a word of a name on an image ("Smith,", "(Jr.)")
 
 
 def leaking_frames(read: Sequence[tuple[int, list[TextLine]]], dictionary: PhiDictionary,
@@ -407,18 +412,29 @@ def carries_information(span: PhiSpan, words: Sequence[OcrWord]) -> bool:
     fill, by what the fill's edge reads as ("Age: i", "Pat Name: iy", "Sexe oa", "Acquisition Time:
     iii"); the recognizer's label rule (source "rule") calls that the label's value by its place alone,
     as the redaction must (an unread value is removed). Here such a value counts only if it is more
-    than three letters or digits, holds two digits, or is a single letter after a sex label. The NER's
-    chunks count where they hold a legible word (`_legible_name_word`); what the header's values and
-    the patterns found always counts. The redaction path keeps the wider judgement; this one only
+    than three letters or digits, holds two digits, or is a single letter after a sex label; a word of
+    a label phrase there (or one letter off a long one) is the rest of a misread label ("Accession;
+    Numoer"), not its value. The
+    NER's chunks count where they hold a legible word (`_legible_name_word`); what the header's values
+    and the patterns found always counts. The redaction path keeps the wider judgement; this one only
     decides whether to hold the file."""
     if span.source == "ner":
         return any(_legible_name_word(word) for word in words)
     if span.source != "rule":
         return True
-    text = "".join(ch for word in words for ch in word.text if ch.isalnum())
+    value_words = [word for word in words if not _label_word(plain_key(word.text))]
+    text = "".join(ch for word in value_words for ch in word.text if ch.isalnum())
     if span.category == "SEX" and len(text) == 1:
         return True
     return len(text) > SHORT_VALUE or sum(ch.isdigit() for ch in text) >= 2
+
+
+def _label_word(plain: str) -> bool:
+    """A word of a label phrase, or a misreading of a long one by one letter ("numoer")."""
+    if plain in LABEL_WORDS:
+        return True
+    return len(plain) >= MIN_FUZZY_LABEL_WORD and process.extractOne(
+        plain, LONG_LABEL_WORDS, scorer=Levenshtein.distance, score_cutoff=1) is not None
 
 
 def _legible_name_word(word: OcrWord) -> bool:
@@ -428,9 +444,11 @@ def _legible_name_word(word: OcrWord) -> bool:
     names ("#HIAI", "fo. tes", "PATIENT AGE: PENTA"); the words of such remnants read at 0-63, those of
     PHI left in clear at 69-97 (realistic corpus, seed 61206), and the few remnants read higher were
     short ("ADS", "day"). Whatever the header, the patterns or the label rule find is judged without
-    this test, at any length and confidence."""
+    this test, at any length and confidence. A word with a mark inside or around it that no name
+    carries ("peoy|" at 77: a fill's edge read as a bar) is a remnant too."""
     plain = plain_key(word.text)           # the key the vocabularies are written in
     return (word.confidence >= LEGIBLE_CONFIDENCE and len(plain) >= MIN_LONE_WORD and plain.isalpha()
+            and word.text.strip(NAME_PUNCTUATION).replace("-", "").replace("'", "").isalpha()
             and plain not in VOCABULARY and plain not in LABEL_WORDS)
 
 

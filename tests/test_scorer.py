@@ -535,14 +535,17 @@ def test_misses_name_boxes_by_index_and_never_by_text(tmp_path: Path, rotated_co
 
 def test_held_files_are_reported_with_their_reasons_not_as_missing(tmp_path: Path,
                                                                   rotated_corpus: list[FileTruth]) -> None:
-    """A run's output folder: manifest.json pairs each published file with its input (no fingerprint),
-    quarantine.json names the held ones and why."""
+    """A run's output folder: manifest.json pairs each published file with its input (no fingerprint:
+    a held file is never paired with another input's output, however alike), quarantine.json names the
+    held ones and why."""
     held, published = rotated_corpus[0], rotated_corpus[1]
     out = tmp_path / "out"
     _edited_copy(published, out / "pseudo" / "study", lambda frame: None)
     (out / "pseudo" / "study" / published.name).rename(out / "pseudo" / "study" / "instance.dcm")
+    _edited_copy(held, out / "other" / "study", lambda frame: None)    # another corpus's output, same pixels
     (out / "manifest.json").write_text(json.dumps({"files": [
-        {"gold_path": "pseudo/study/instance.dcm", "sha256": published["sha256"]}]}))
+        {"gold_path": "pseudo/study/instance.dcm", "sha256": published["sha256"]},
+        {"gold_path": f"other/study/{held.name}", "sha256": "f" * 64}]}))
     (out / "quarantine.json").write_text(json.dumps({"files": [
         {"sha256": held["sha256"], "stage": "leakage", "reason": "pixel_leak", "detail": None},
         {"sha256": held["sha256"], "stage": "leakage", "reason": "original_uids", "detail": None}]}))

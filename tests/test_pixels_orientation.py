@@ -8,6 +8,9 @@ Failures print boxes and counts only, never OCR text."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pydicom
 import pytest
@@ -19,6 +22,7 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, UltrasoundImageS
 from transforms.frame_task import _choose_fills, process_frames
 from transforms.keyring import Keyring
 from transforms.leakage import recheck_frames
+from transforms.metadata import flatten_elements
 from transforms.phi import PhiDictionary, PhiRecognizer
 from transforms.pixels.analyze import FrameText, TurnedLine, find_text
 from transforms.pixels.frames import FrameReader, PixelInfo
@@ -339,3 +343,36 @@ def test_ultrasound_regions_that_fit_the_frame_mark_the_clinical_area(tmp_path):
     assert in_clinical_area(Box(300, 200, 50, 10), regions) and not in_clinical_area(Box(5, 5, 80, 12), regions)
     resized = pydicom.dcmread(get_testdata_file("examples_ybr_color.dcm"), stop_before_pixels=True)
     assert clinical_regions(resized, 240, 320) is None                # regions of the 640x480 original
+
+
+
+REGRESSIONS = Path(__file__).parent / "data" / "regressions"
+
+
+def test_tiny_vertical_phi_on_a_small_frame_is_filled(tmp_path):
+    """Glyphs 4 px tall along the edge of a 256x320 MR, turned a quarter (a name and an ID of a realistic
+    corpus went to gold this way): the model sees them neither at the frame's scale nor enlarged as they
+    stand, only on the frame turned. The truth's boxes 1 and 3 are the two values."""
+    stored = REGRESSIONS / "tiny_vertical_MR_rle.dcm"
+    truth = json.loads(stored.with_suffix(".truth.json").read_text())
+    ds = pydicom.dcmread(stored)
+    ds.decompress()                              # staged frames are then raw pixels (RLE is not the point)
+    path = tmp_path / "tiny_vertical_MR.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    rows, _ = flatten_elements(pydicom.dcmread(path, stop_before_pixels=True))
+    recognizer = PhiRecognizer(keyring=KEYRING)
+    dictionary = PhiDictionary.from_header_elements(rows)
+    result = process_frames(str(path), 0, 1, "phi", KEYRING, str(tmp_path / "staging"),
+                            find_phi=lambda lines: recognizer.find_phi_in_lines(lines, dictionary))
+    from transforms.frame_task import frame_staging_path
+    assert result.changed_frames == [0]
+    page = pydicom.dcmread(path).pixel_array
+    staged = frame_staging_path(str(tmp_path / "staging"), 0).read_bytes()
+    redacted = np.frombuffer(staged, dtype=page.dtype.newbyteorder("<")).reshape(page.shape)
+    for index in (1, 3):
+        b = truth["burned_in_text"][index]["box"]
+        box = Box(b["left"], b["top"], b["width"], b["height"])
+        before = page[box.top:box.bottom, box.left:box.right].astype(int)
+        ink = before > np.median(before) + 25
+        changed = redacted[box.top:box.bottom, box.left:box.right] != before
+        assert ink.sum() > 10 and changed[ink].mean() >= 0.95, f"box {index}: ink left in {box}"

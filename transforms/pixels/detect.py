@@ -75,6 +75,10 @@ class DetectorSettings:
     small_text_lines: int = 2        # them: the model looks again at the frame enlarged to 1024 px (<= 4x)
     small_text_model: DbnetSettings = field(
         default_factory=lambda: DbnetSettings(upscale_below=1024, max_upscale=4.0))
+    quarter_turn_min_scale: float = 2.0    # frames `small_text_model` enlarges this much (<= 512 px) are
+    quarter_turn_aspect: float = 2.5       # also shown to it turned a quarter, for small vertical lines
+                                           # this many heights long (`locate._quarter_turned_look`);
+                                           # infinity turns the look off
 
 
 DEFAULT_SETTINGS = DetectorSettings()

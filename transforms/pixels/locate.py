@@ -93,7 +93,7 @@ def _model_regions(frame: np.ndarray, info: PixelInfo, header: Dataset | None,
         return []
     view = local_contrast_view(frame, info, header, tiles=settings.contrast_tiles)
     found = detect_text_dbnet(view, settings.model)
-    return found + _closer_look(view, found, settings)
+    return found + _closer_look(view, found, settings) + _quarter_turned_look(view, settings)
 
 
 def _model_boxes(frame: np.ndarray, info: PixelInfo, header: Dataset | None,
@@ -116,6 +116,32 @@ def _closer_look(view: np.ndarray, found: list[ScoredBox], settings: DetectorSet
     return [f for f in detect_text_dbnet(view, closer)            # small text only: at that scale the model
             if f.box.height <= settings.small_text_px and f.box.width >= f.box.height]  # also boxes speckle
     # and anatomy as large regions (an ultrasound screen's)
+
+
+def _quarter_turned_look(view: np.ndarray, settings: DetectorSettings) -> list[ScoredBox]:
+    """Small text running vertically, which the model sees neither at the frame's scale nor on its own
+    (a name along the edge of a 256 px MR in glyphs 4 px tall, published in clear): the model again, at
+    the enlarged scale (`small_text_model`), on the frame turned a quarter, where that text runs
+    horizontally. Only on frames the enlarged scale enlarges at least `quarter_turn_min_scale` times
+    (512 px and smaller: where glyphs of 4-6 px are found; not an ultrasound screen's speckle) and only its
+    small lines (`small_text_px`, at least `quarter_turn_aspect` heights long: a horizontal word turned is
+    a short upright box). Each comes back as its rectangle in the frame, a vertical `TextRegion` read in
+    both directions along it; text that runs the other way round (270 degrees) is the same line."""
+    rows, columns = view.shape[:2]
+    closer = settings.small_text_model
+    if not settings.rotated_text or _model_scale(rows, columns, closer) < settings.quarter_turn_min_scale:
+        return []
+    turned = np.ascontiguousarray(np.rot90(view, -1))   # clockwise: turned[i, j] = view[rows - 1 - j, i]
+    found = []
+    for line in detect_text_dbnet(turned, closer):
+        b = line.box
+        if b.height > settings.small_text_px or b.width < settings.quarter_turn_aspect * b.height:
+            continue
+        corners = ((b.top, rows - b.left), (b.top, rows - b.right), (b.bottom, rows - b.right),
+                   (b.bottom, rows - b.left))          # (x, y) in the frame of the turned view's corners
+        frame_box = Box(b.top, rows - b.right, b.height, b.width).clipped_to(Box(0, 0, columns, rows))
+        found.append(ScoredBox(frame_box, line.score, tuple((float(x), float(y)) for x, y in corners)))
+    return found
 
 
 def _model_scale(rows: int, columns: int, model: DbnetSettings) -> float:

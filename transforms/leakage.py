@@ -390,6 +390,8 @@ def recheck_lines(path: str, frames: Sequence[int]) -> list[tuple[int, list[Text
 SHORT_VALUE = 3          # letters and digits a label's value must exceed (or hold two digits) to count
 LEGIBLE_CONFIDENCE = 70.0   # Tesseract's confidence (0-100) at which a word counts as read, not guessed
 MIN_FUZZY_LABEL_WORD = 6   # a label word this long read with one letter wrong is still that word
+MIN_EDGE_LABEL_WORD = 5    # a label word with a letter more at one end, or cut short, read this long
+                           # (not 4: "Agee" is a name, "age" a label)
 LONG_LABEL_WORDS = sorted(word for word in LABEL_WORDS if len(word) >= MIN_FUZZY_LABEL_WORD)
 NAME_PUNCTUATION = ".,:;\"'()"   # what may stand around a word of a name on an image ("Smith,", "(Jr.)")
 
@@ -430,8 +432,14 @@ def carries_information(span: PhiSpan, words: Sequence[OcrWord]) -> bool:
 
 
 def _label_word(plain: str) -> bool:
-    """A word of a label phrase, or a misreading of a long one by one letter ("numoer")."""
+    """A word of a label phrase, or what OCR makes of one at a fill's or a frame's edge: a bar beside it
+    read as a letter ("DATEI", "BIRTHI"), cut short ("TELEPHO"), or one letter wrong in a long one
+    ("numoer", "BIRTHDATI"). Names this close to a label word are rare, and this judgement only decides
+    whether the gate holds a file (the redaction path removed names before)."""
     if plain in LABEL_WORDS:
+        return True
+    if len(plain) >= MIN_EDGE_LABEL_WORD and (plain[:-1] in LABEL_WORDS or plain[1:] in LABEL_WORDS
+                                              or any(word.startswith(plain) for word in LONG_LABEL_WORDS)):
         return True
     return len(plain) >= MIN_FUZZY_LABEL_WORD and process.extractOne(
         plain, LONG_LABEL_WORDS, scorer=Levenshtein.distance, score_cutoff=1) is not None
@@ -449,7 +457,7 @@ def _legible_name_word(word: OcrWord) -> bool:
     plain = plain_key(word.text)           # the key the vocabularies are written in
     return (word.confidence >= LEGIBLE_CONFIDENCE and len(plain) >= MIN_LONE_WORD and plain.isalpha()
             and word.text.strip(NAME_PUNCTUATION).replace("-", "").replace("'", "").isalpha()
-            and plain not in VOCABULARY and plain not in LABEL_WORDS)
+            and plain not in VOCABULARY and not _label_word(plain))
 
 
 def _padded_lines(boxes: Sequence[Box], shape: tuple[int, int]) -> list[Box]:

@@ -414,12 +414,11 @@ def carries_information(span: PhiSpan, words: Sequence[OcrWord]) -> bool:
     fill, by what the fill's edge reads as ("Age: i", "Pat Name: iy", "Sexe oa", "Acquisition Time:
     iii"); the recognizer's label rule (source "rule") calls that the label's value by its place alone,
     as the redaction must (an unread value is removed). Here such a value counts only if it is more
-    than three letters or digits, holds two digits, or is a single letter after a sex label; a word of
-    a label phrase there (or one letter off a long one) is the rest of a misread label ("Accession;
-    Numoer"), not its value. The
-    NER's chunks count where they hold a legible word (`_legible_name_word`); what the header's values
-    and the patterns found always counts. The redaction path keeps the wider judgement; this one only
-    decides whether to hold the file."""
+    than three letters or digits, holds two digits, or is a single letter after a sex label; a label
+    word there, or what OCR makes of one (`_label_word`), is the rest of a misread label ("Accession;
+    Numoer"), not its value. The NER's chunks count where they hold a legible word
+    (`_legible_name_word`); what the header's values and the patterns found always counts. The
+    redaction path keeps the wider judgement; this one only decides whether to hold the file."""
     if span.source == "ner":
         return any(_legible_name_word(word) for word in words)
     if span.source != "rule":

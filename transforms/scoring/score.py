@@ -40,7 +40,8 @@ def score_directories(truth_dir: str | Path, deidentified_dir: str | Path, run_o
         # The run listed what it published, each output with its input: a truth it did not list was not
         # published (held or lost), and no listed output (another input's, maybe of another corpus in the
         # same folder and as alike as a slice of the same series) is a candidate for it.
-        outputs = [o for o in outputs if o.path in set(mapping.values())]
+        listed = set(mapping.values())
+        outputs = [o for o in outputs if o.path in listed]
     mapping |= read_mapping(Path(mapping_csv), output_root) if mapping_csv else {}
     matches, unmatched = match_files(truths, outputs, mapping)
     held = read_held(output_root)
